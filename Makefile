@@ -1,0 +1,38 @@
+# mlwatch: `make run` starts the dashboard on the bundled sample logs, `make test` runs the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STATE ?= .mlwatch
+LOGS ?= sample_logs
+PORT ?= 8501
+
+.PHONY: run test install sample-state sample clean
+
+$(BIN)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "make: Python 3.11 not found; install it or pass PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+# Build the sample state once (two runs: the healthy April and the broken May).
+$(STATE)/mlwatch.db: | $(BIN)/.installed
+	-$(BIN)/python -m mlwatch run --logs $(LOGS) --reference 2026-03 --current 2026-04 --state $(STATE)
+	-$(BIN)/python -m mlwatch run --logs $(LOGS) --reference 2026-03 --current 2026-05 --state $(STATE)
+
+sample-state: $(STATE)/mlwatch.db
+
+run: install sample-state
+	$(BIN)/python -m mlwatch runs --state $(STATE)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# Regenerate the bundled sample logs (deterministic: the same files byte for byte).
+sample: install
+	rm -rf $(LOGS) && $(BIN)/python -m mlwatch sample --out $(LOGS)
+
+clean:
+	rm -rf $(VENV) $(STATE) .pytest_cache

@@ -1,0 +1,212 @@
+"""Typed configuration: ``mlwatch.toml`` read once, validated, passed explicitly.
+
+Every key of DESIGN.md is accepted; an unknown key or a wrong type is a
+ConfigError that names the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mlwatch.errors import ConfigError
+
+DEFAULT_FEATURES: dict[str, tuple[str, ...]] = {
+    "login": ("user_login",),
+    "view": ("item_view",),
+    "cart": ("add_to_cart",),
+    "purchase": ("purchase",),
+}
+# Names the feature table uses for its own columns; a feature may not take them.
+RESERVED_NAMES = frozenset({"user_id", "events", "target", "prediction", "actual", "month"})
+_FEATURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names in the raw logs."""
+
+    user_id: str = "user_id"
+    event: str = "event"
+    timestamp: str = "timestamp"
+    event_id: str | None = "event_id"
+    # strptime format for string timestamps that are neither ISO 8601 nor epoch numbers.
+    timestamp_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Check thresholds; DESIGN.md gives the defaults."""
+
+    rejected_rows: float = 0.01
+    duplicates: float = 0.005
+    volume_ratio: float = 2.0
+    missing_rate_change: float = 0.05
+    zero_rate_change: float = 0.20
+    drift: float = 0.10
+    prediction_drift: float = 0.10
+
+
+PER_FEATURE_KEYS = ("missing_rate_change", "zero_rate_change", "drift")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of a run."""
+
+    columns: Columns = field(default_factory=Columns)
+    features: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FEATURES))
+    target: str = "purchase"
+    checks: Thresholds = field(default_factory=Thresholds)
+    feature_checks: dict[str, dict[str, float]] = field(default_factory=dict)
+    source: str | None = None
+
+    def threshold(self, key: str, feature: str | None = None) -> float:
+        """Return the threshold ``key``, overridden for ``feature`` when config says so."""
+        if feature is not None and key in self.feature_checks.get(feature, {}):
+            return self.feature_checks[feature][key]
+        return float(getattr(self.checks, key))
+
+    def target_events(self) -> tuple[str, ...]:
+        """Return the event names whose next-month count is the model's target."""
+        return self.features[self.target]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain data (the shape of the TOML file)."""
+        columns = {k: v for k, v in asdict(self.columns).items() if v is not None}
+        checks: dict[str, Any] = asdict(self.checks)
+        for feature, overrides in sorted(self.feature_checks.items()):
+            checks[feature] = dict(overrides)
+        return {
+            "columns": columns,
+            "features": {name: list(events) for name, events in self.features.items()},
+            "model": {"target": self.target},
+            "checks": checks,
+        }
+
+    def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:
+        """Return a copy with another event-to-feature mapping."""
+        return replace(self, features=dict(features))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; ``None`` gives the built-in defaults.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or has an unknown key or wrong type.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found; pass an existing file to --config") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate already-parsed TOML data into a Config.
+
+    Raises:
+        ConfigError: naming the file and the offending key.
+    """
+    _reject_unknown(data, {"columns", "features", "model", "checks"}, source, "")
+    columns = _parse_columns(_table(data, "columns", source), source)
+    features = _parse_features(data.get("features"), source)
+    model = _table(data, "model", source)
+    _reject_unknown(model, {"target"}, source, "model.")
+    target = _string(model.get("target", "purchase"), source, "model.target")
+    if target not in features:
+        raise ConfigError(
+            f"{source}: model.target = {target!r} is not a feature; use one of {', '.join(features)}"
+        )
+    checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
+    return Config(columns, features, target, checks, feature_checks, source)
+
+
+def _parse_columns(table: dict[str, Any], source: str) -> Columns:
+    known = {"user_id", "event", "timestamp", "event_id", "timestamp_format"}
+    _reject_unknown(table, known, source, "columns.")
+    values = {key: _string(value, source, f"columns.{key}") for key, value in table.items()}
+    if values.get("event_id") == "":
+        values["event_id"] = None  # an empty name switches duplicate detection off
+    return replace(Columns(), **values)
+
+
+def _parse_features(table: Any, source: str) -> dict[str, tuple[str, ...]]:
+    if table is None:
+        return dict(DEFAULT_FEATURES)
+    if not isinstance(table, dict) or not table:
+        raise ConfigError(f"{source}: [features] must map at least one feature to a list of event names")
+    features: dict[str, tuple[str, ...]] = {}
+    for name, events in table.items():
+        key = f"features.{name}"
+        if not _FEATURE_NAME.match(name) or name in RESERVED_NAMES:
+            raise ConfigError(f"{source}: {key}: a feature name must be a plain identifier, not {sorted(RESERVED_NAMES)}")
+        if isinstance(events, str):
+            events = [events]
+        if not isinstance(events, list) or not events:
+            raise ConfigError(f"{source}: {key} must be a non-empty list of event names")
+        names = tuple(_string(event, source, key) for event in events)
+        if any(not event for event in names):
+            raise ConfigError(f"{source}: {key} contains an empty event name")
+        features[name] = tuple(dict.fromkeys(names))
+    return features
+
+
+def _parse_checks(
+    table: dict[str, Any], features: dict[str, tuple[str, ...]], source: str
+) -> tuple[Thresholds, dict[str, dict[str, float]]]:
+    global_keys = set(Thresholds.__dataclass_fields__)
+    values: dict[str, float] = {}
+    feature_checks: dict[str, dict[str, float]] = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and key in features:
+            _reject_unknown(value, set(PER_FEATURE_KEYS), source, f"checks.{key}.")
+            feature_checks[key] = {
+                k: _threshold(v, source, f"checks.{key}.{k}") for k, v in value.items()
+            }
+        elif key in global_keys:
+            values[key] = _threshold(value, source, f"checks.{key}")
+        elif isinstance(value, dict):
+            raise ConfigError(f"{source}: [checks.{key}] names no feature; use one of {', '.join(features)}")
+        else:
+            raise ConfigError(f"{source}: unknown key checks.{key}; known keys: {', '.join(sorted(global_keys))}")
+    if values.get("volume_ratio", 2.0) < 1:
+        raise ConfigError(f"{source}: checks.volume_ratio must be at least 1 (2.0 allows 0.5x to 2x)")
+    return replace(Thresholds(), **values), feature_checks
+
+
+def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key} must be a table ([{key}])")
+    return value
+
+
+def _reject_unknown(table: dict[str, Any], known: set[str], source: str, prefix: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {prefix}{unknown[0]}; known keys: {', '.join(sorted(known))}"
+        )
+
+
+def _string(value: Any, source: str, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _threshold(value: Any, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{source}: {key} must be a non-negative number, got {value!r}")
+    return float(value)

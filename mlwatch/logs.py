@@ -1,0 +1,387 @@
+"""Read raw event logs through DuckDB into one validated ``events`` table.
+
+Every line is read as text (JSON) or through DuckDB's CSV reader with
+``store_rejects`` (CSV), then validated in SQL, so that each rejected row is
+counted by reason and by file and a sample is kept: DuckDB's ``ignore_errors``
+alone would drop bad rows without a trace.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from mlwatch.config import Columns
+from mlwatch.db import fetch_row, fetch_value, quote_ident, quote_literal, sql_list
+from mlwatch.errors import InputError
+
+JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet",)
+REASONS = (
+    "invalid_json",
+    "invalid_csv",
+    "missing_user_id",
+    "missing_event",
+    "missing_timestamp",
+    "bad_timestamp",
+)
+# Epoch numbers at or above this are milliseconds (1e11 s would be the year 5138).
+_MS_THRESHOLD = 100_000_000_000
+_MAX_EPOCH_S = 7_258_118_400  # 2200-01-01
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One quarantined row: where it came from, why, and its text."""
+
+    file: str
+    line: int | None
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What reading the logs found: exact row, reject and duplicate counts."""
+
+    rows_read: int
+    rows_rejected: int
+    duplicates: int
+    rejected_by_reason: dict[str, int]
+    rows_by_file: dict[str, int]
+    rejected_by_file: dict[str, int]
+    duplicates_by_month: dict[str, int]
+    sample: tuple[RejectedRow, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract's ``ingest`` object plus the per-file detail."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "duplicates": self.duplicates,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "rejected_by_file": dict(self.rejected_by_file),
+            "rows_by_file": dict(self.rows_by_file),
+            "duplicates_by_month": dict(self.duplicates_by_month),
+            "rejected_sample": [vars(row) for row in self.sample],
+        }
+
+
+def find_log_files(source: str | Path) -> list[Path]:
+    """Resolve a file, a directory (recursively) or a glob into the log files it names.
+
+    Raises:
+        InputError: nothing exists there, or nothing in a known format.
+    """
+    text = str(source)
+    path = Path(text)
+    if path.is_file():
+        if _format_of(path) is None:
+            raise InputError(f"{path}: unknown log format; use .jsonl, .json, .ndjson, .csv (optionally .gz) or .parquet")
+        return [path]
+    if path.is_dir():
+        candidates = [p for p in sorted(path.rglob("*")) if p.is_file()]
+    elif glob.has_magic(text):
+        candidates = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if Path(p).is_file()]
+    else:
+        raise InputError(f"{path}: no such file or directory; pass --logs an existing file, directory or glob")
+    files = [p for p in candidates if _format_of(p) and not p.name.startswith(".")]
+    if not files:
+        raise InputError(f"{path}: no log files found (.jsonl, .json, .ndjson, .csv, optionally .gz, or .parquet)")
+    return files
+
+
+def read_events(
+    con: duckdb.DuckDBPyConnection, source: str | Path, columns: Columns, sample_size: int = 100
+) -> IngestReport:
+    """Read the logs at ``source`` into the DuckDB table ``events``.
+
+    ``events`` has one row per valid, de-duplicated event: ``user_id``,
+    ``event``, ``ts`` (TIMESTAMP, UTC), ``event_id`` and ``file``. Rejected
+    rows go to the table ``rejected`` (file, line, reason, text).
+
+    Raises:
+        InputError: no readable file, a file without a required column, or no valid event.
+    """
+    files = find_log_files(source)
+    parts = [part for part in _staging_parts(con, files, columns) if part]
+    if not parts:
+        raise InputError(f"{source}: every log file is empty; check the path and the export job")
+    staged = " UNION ALL ".join(parts)
+    ts_expr = _timestamp_sql("ts_raw", columns.timestamp_format)
+    _execute(con, files, f"""
+        CREATE OR REPLACE TEMP TABLE staged AS
+        WITH parsed AS (
+            SELECT file, line, reason, raw,
+                   nullif(trim(user_id), '') AS user_id,
+                   nullif(trim(event), '') AS event,
+                   nullif(trim(ts_raw), '') AS ts_raw,
+                   nullif(trim(event_id), '') AS event_id
+            FROM ({staged})
+        ), timed AS (SELECT *, {ts_expr} AS ts FROM parsed)
+        SELECT file, line, user_id, event, ts, event_id, ts_raw IS NOT NULL AS has_ts,
+               coalesce(reason,
+                        CASE WHEN user_id IS NULL THEN 'missing_user_id'
+                             WHEN event IS NULL THEN 'missing_event'
+                             WHEN ts_raw IS NULL THEN 'missing_timestamp'
+                             WHEN ts IS NULL THEN 'bad_timestamp' END) AS reason,
+               raw
+        FROM timed
+    """)
+    _check_fields_present(con, files, columns)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE rejected AS
+        SELECT file, line, reason, coalesce(raw, '') AS text FROM staged WHERE reason IS NOT NULL
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE events AS
+        SELECT user_id, event, ts, event_id, file,
+               event_id IS NOT NULL AND row_number() OVER (
+                   PARTITION BY event_id ORDER BY ts, file, line) > 1 AS is_duplicate
+        FROM staged WHERE reason IS NULL
+    """)
+    report = _summarise(con, sample_size)
+    con.execute("DELETE FROM events WHERE is_duplicate")
+    con.execute("ALTER TABLE events DROP COLUMN is_duplicate")
+    con.execute("DROP TABLE staged")
+    if report.rows_read == 0:
+        raise InputError(f"{source}: every log file is empty; check the path and the export job")
+    if fetch_value(con, "SELECT count(*) FROM events") == 0:
+        raise InputError(
+            f"{source}: no valid event in {report.rows_read} rows read "
+            f"({_reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
+        )
+    return report
+
+
+def _staging_parts(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> list[str]:
+    json_files = [str(p) for p in files if _format_of(p) == "json"]
+    csv_files = [p for p in files if _format_of(p) == "csv"]
+    parquet_files = [p for p in files if _format_of(p) == "parquet"]
+    parts = [_json_sql(json_files, columns)] if json_files else []
+    parts += _csv_parts(con, csv_files, columns)
+    parts += [_parquet_sql(path, columns) for path in parquet_files if _parquet_has_rows(path, columns)]
+    return parts
+
+
+def _json_sql(files: list[str], columns: Columns) -> str:
+    paths = [f"$.{_json_key(name)}" for name in (columns.user_id, columns.event, columns.timestamp)]
+    paths.append(f"$.{_json_key(columns.event_id)}" if columns.event_id else "$.__no_event_id__")
+    # One JSON parse per line: extract all fields at once as a list.
+    return f"""
+        SELECT filename AS file, NULL::BIGINT AS line,
+               CASE WHEN NOT ok THEN 'invalid_json' END AS reason,
+               CASE WHEN NOT ok THEN text END AS raw,
+               f[1] AS user_id, f[2] AS event, f[3] AS ts_raw, f[4] AS event_id
+        FROM (
+            SELECT filename, text, ok,
+                   json_extract_string(CASE WHEN ok THEN text END, {sql_list(paths)}) AS f
+            FROM (
+                SELECT filename, text,
+                       coalesce(json_valid(text), false) AND starts_with(ltrim(text), '{{') AS ok
+                FROM read_csv({sql_list(files)}, columns = {{'text': 'VARCHAR'}}, delim = '\x01',
+                              quote = '', escape = '', header = false, auto_detect = false,
+                              filename = true, strict_mode = false, max_line_size = 10000000)
+                WHERE text IS NOT NULL AND trim(text) <> ''
+            )
+        )
+    """
+
+
+def _csv_parts(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> list[str]:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in files:
+        header = _csv_header(path)
+        if header is None:
+            continue  # an empty file holds no row
+        missing = [c for c in (columns.user_id, columns.event, columns.timestamp) if c not in header]
+        if missing:
+            raise InputError(
+                f"{path}: CSV header has no column {missing[0]!r} (found: {', '.join(header)}); "
+                "set [columns] in the config to the names used in the file"
+            )
+        groups.setdefault(tuple(header), []).append(str(path))
+    return [_csv_group_sql(con, index, header, paths, columns) for index, (header, paths) in enumerate(groups.items())]
+
+
+def _csv_group_sql(
+    con: duckdb.DuckDBPyConnection, index: int, header: tuple[str, ...], files: list[str], columns: Columns
+) -> str:
+    spec = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    table = f"csv_{index}"
+    rejects = f"csv_rejects_{index}"
+    scans = f"csv_scans_{index}"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(
+            {sql_list(files)}, columns = {spec}, header = true, delim = ',', quote = '"', escape = '"',
+            auto_detect = false, filename = true, store_rejects = true,
+            rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 10000000)
+    """)
+    event_id = f"{quote_ident(columns.event_id)}" if columns.event_id in header else "NULL::VARCHAR"
+    return f"""
+        SELECT filename AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
+               {quote_ident(columns.user_id)} AS user_id, {quote_ident(columns.event)} AS event,
+               {quote_ident(columns.timestamp)} AS ts_raw, {event_id} AS event_id
+        FROM {table}
+        UNION ALL
+        SELECT s.file_path, min(e.line)::BIGINT, 'invalid_csv', min(e.csv_line), NULL, NULL, NULL, NULL
+        FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
+        GROUP BY s.file_path, e.scan_id, e.file_id, e.line
+    """
+
+
+def _parquet_sql(path: Path, columns: Columns) -> str:
+    names = set(pq.read_schema(path).names)
+    event_id = (
+        f"CAST({quote_ident(columns.event_id)} AS VARCHAR)" if columns.event_id in names else "NULL::VARCHAR"
+    )
+    return f"""
+        SELECT {quote_literal(str(path))} AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
+               CAST({quote_ident(columns.user_id)} AS VARCHAR) AS user_id,
+               CAST({quote_ident(columns.event)} AS VARCHAR) AS event,
+               CAST({quote_ident(columns.timestamp)} AS VARCHAR) AS ts_raw, {event_id} AS event_id
+        FROM read_parquet({quote_literal(str(path))})
+    """
+
+
+def _parquet_has_rows(path: Path, columns: Columns) -> bool:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise InputError(f"{path}: not a readable Parquet file ({exc}); re-export it") from exc
+    names = set(parquet.schema_arrow.names)
+    missing = [c for c in (columns.user_id, columns.event, columns.timestamp) if c not in names]
+    if missing:
+        raise InputError(
+            f"{path}: Parquet file has no column {missing[0]!r} (found: {', '.join(sorted(names))}); "
+            "set [columns] in the config to the names used in the file"
+        )
+    return parquet.metadata.num_rows > 0
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read the file ({exc}); check that it is complete") from exc
+    if not first.strip():
+        return None
+    return [name.strip() for name in next(csv.reader(io.StringIO(first)))]
+
+
+def _timestamp_sql(column: str, fmt: str | None) -> str:
+    number = f"TRY_CAST({column} AS DOUBLE)"
+    epoch = f"""CASE WHEN abs({number}) >= {_MS_THRESHOLD}
+                     THEN CASE WHEN abs({number}) < {_MAX_EPOCH_S * 1000} THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END
+                     WHEN abs({number}) < {_MAX_EPOCH_S} THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"""
+    text = f"TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+    if fmt:
+        text = f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, {text})"
+    return f"CASE WHEN regexp_full_match({column}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch} ELSE {text} END"
+
+
+def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> None:
+    """JSON objects that never carry a required field mean the config names the wrong field."""
+    json_files = [str(p) for p in files if _format_of(p) == "json"]
+    if not json_files:
+        return
+    objects, users, events, stamps = fetch_row(
+        con,
+        """SELECT count(*), count(user_id), count(event), count(*) FILTER (WHERE has_ts)
+           FROM staged WHERE reason IS DISTINCT FROM 'invalid_json' AND file IN (SELECT unnest(?::VARCHAR[]))""",
+        [json_files],
+    )
+    if objects == 0:
+        return
+    for seen, name in zip((users, events, stamps), (columns.user_id, columns.event, columns.timestamp)):
+        if seen == 0:
+            raise InputError(
+                f"{json_files[0]}: no JSON row has the field {name!r}; "
+                "set [columns] in the config to the names used in the logs"
+            )
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport:
+    rows_read = int(fetch_value(con, "SELECT count(*) FROM staged"))
+    by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall())
+    rows_by_file = dict(con.execute("SELECT file, count(*) FROM staged GROUP BY file ORDER BY file").fetchall())
+    rejected_by_file = dict(con.execute("SELECT file, count(*) FROM rejected GROUP BY file ORDER BY file").fetchall())
+    dup_rows = con.execute(
+        "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM events WHERE is_duplicate GROUP BY month ORDER BY month"
+    ).fetchall()
+    sample = con.execute(
+        """SELECT file, line, reason, text FROM rejected
+           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line) <= ?
+           ORDER BY reason, file, line LIMIT ?""",
+        [max(1, sample_size // max(1, len(by_reason))), sample_size],
+    ).fetchall()
+    return IngestReport(
+        rows_read=rows_read,
+        rows_rejected=sum(by_reason.values()),
+        duplicates=sum(count for _, count in dup_rows),
+        rejected_by_reason={reason: by_reason.get(reason, 0) for reason in REASONS if by_reason.get(reason)},
+        rows_by_file=rows_by_file,
+        rejected_by_file=rejected_by_file,
+        duplicates_by_month=dict(dup_rows),
+        sample=tuple(RejectedRow(f, line, reason, text[:500]) for f, line, reason, text in sample),
+    )
+
+
+def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
+    """Run the staging query; on a read failure, name the file that cannot be read."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        culprit = _first_unreadable(files)
+        where = str(culprit) if culprit else str(files[0].parent)
+        detail = str(exc).splitlines()[0]
+        raise InputError(f"{where}: cannot read the logs ({detail}); check that the file is complete and not corrupted") from exc
+
+
+def _first_unreadable(files: list[Path]) -> Path | None:
+    for path in files:
+        if not path.name.lower().endswith(".gz"):
+            continue
+        try:
+            with gzip.open(path, "rb") as handle:
+                while handle.read(1 << 20):
+                    pass
+        except (OSError, EOFError):
+            return path
+    return None
+
+
+def _json_key(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def _format_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+        if name.endswith(PARQUET_SUFFIXES):
+            return None
+    if name.endswith(JSON_SUFFIXES):
+        return "json"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return None
+
+
+def _reasons_text(by_reason: dict[str, int]) -> str:
+    if not by_reason:
+        return "no row at all"
+    return ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in by_reason.items())

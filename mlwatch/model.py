@@ -1,0 +1,80 @@
+"""The purchase model: a scikit-learn Poisson regressor trained on the reference month."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.model_selection import train_test_split
+
+TOP_SHARE = 0.10
+SEED = 0
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted model with the figures measured on a held-out fifth of the reference month."""
+
+    estimator: HistGradientBoostingRegressor
+    features: tuple[str, ...]
+    train_rows: int
+    validation: dict[str, float | None]
+
+
+def train_model(reference: pd.DataFrame, features: list[str]) -> TrainedModel:
+    """Fit a Poisson gradient-boosting regressor of ``target`` on the features.
+
+    A fifth of the users is held out to report R2, MAE and top-10% precision
+    of a model fitted on the rest; the returned model is then refitted on all rows.
+    """
+    x, y = reference[features].to_numpy(dtype="float64"), reference["target"].to_numpy(dtype="float64")
+    validation: dict[str, float | None] = {"r2": None, "mae": None, "precision_top10": None}
+    if len(reference) >= 50:
+        x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=SEED)
+        held_out = _estimator().fit(x_fit, y_fit)
+        validation = evaluate_predictions(y_val, held_out.predict(x_val))
+    estimator = _estimator().fit(x, y)
+    return TrainedModel(estimator, tuple(features), len(reference), validation)
+
+
+def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """Return the predicted next-month purchase count of each row."""
+    return model.estimator.predict(frame[list(model.features)].to_numpy(dtype="float64"))
+
+
+def evaluate_predictions(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """Return R2, MAE and the precision of the top 10% of the list.
+
+    Precision of the top 10%: the share of the users ranked in the top 10% by
+    prediction who are also in the top 10% by actual purchases (ties at the
+    cut-off count as in; a user with no purchase never does).
+    """
+    actual = np.asarray(actual, dtype="float64")
+    predicted = np.asarray(predicted, dtype="float64")
+    if len(actual) < 2:
+        return {"r2": None, "mae": None, "precision_top10": None}
+    k = max(1, math.ceil(TOP_SHARE * len(actual)))
+    top_predicted = np.argsort(-predicted, kind="stable")[:k]
+    cutoff = np.sort(actual)[::-1][k - 1]
+    hits = np.sum((actual[top_predicted] >= cutoff) & (actual[top_predicted] > 0))
+    return {
+        "r2": float(r2_score(actual, predicted)),
+        "mae": float(mean_absolute_error(actual, predicted)),
+        "precision_top10": float(hits / k),
+    }
+
+
+def rank_prospects(user_ids: pd.Series, predicted: np.ndarray) -> pd.DataFrame:
+    """Return the prospect list: ``user_id``, ``predicted_purchases``, ``rank`` (1 = best), best first."""
+    frame = pd.DataFrame({"user_id": user_ids.to_numpy(), "predicted_purchases": predicted})
+    frame = frame.sort_values(["predicted_purchases", "user_id"], ascending=[False, True], kind="stable")
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    return frame.reset_index(drop=True)
+
+
+def _estimator() -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05, random_state=SEED)

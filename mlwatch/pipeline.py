@@ -1,0 +1,227 @@
+"""The monthly job: logs -> features -> model -> checks -> gate -> stored run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import joblib
+import pandas as pd
+
+from mlwatch import checks as ck
+from mlwatch import db, store
+from mlwatch.config import Config
+from mlwatch.drift import DriftReport, compute_drift
+from mlwatch.errors import InputError
+from mlwatch.features import (
+    FeatureStats,
+    build_features,
+    month_activity,
+    months_present,
+    next_month,
+    parse_month,
+    summarise_features,
+)
+from mlwatch.gate import GateDecision, evaluate_gate
+from mlwatch.logs import IngestReport, find_log_files, read_events
+from mlwatch.model import TrainedModel, evaluate_predictions, predict, train_model
+from mlwatch.vocabulary import VocabularyDiff, diff_vocabulary, event_counts
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A stored run: its decision and the JSON summary of DESIGN.md."""
+
+    run_id: str
+    gate: GateDecision
+    checks: tuple[ck.CheckResult, ...]
+    summary: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class _Months:
+    reference: str
+    current: str
+    present: tuple[str, ...]
+
+    @property
+    def has_actuals(self) -> bool:
+        return next_month(self.current) in self.present
+
+
+def run_monthly(
+    logs: str | Path,
+    reference: str,
+    current: str,
+    config: Config,
+    state: str | Path,
+    started_by: str = "cli",
+) -> RunResult:
+    """Run the monthly job and store it as a new, immutable run.
+
+    Raises:
+        InputError: unusable logs or months; nothing is stored then.
+        ConfigError, StateError: as raised by the config and the store.
+    """
+    parse_month(reference)
+    parse_month(current)
+    if reference >= current:
+        raise InputError(f"--reference {reference} must be before --current {current}")
+    con = db.connect()
+    try:
+        return _run(con, str(logs), reference, current, config, state, started_by)
+    finally:
+        con.close()
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, config: Config,
+    state: str | Path, started_by: str,
+) -> RunResult:
+    ingest = read_events(con, logs, config.columns)
+    months = _require_months(con, logs, reference, current)
+    names = list(config.features)
+    ref = build_features(con, reference, config.features, config.target_events())
+    cur = build_features(con, current, config.features, config.target_events() if months.has_actuals else None)
+    if months.has_actuals:
+        cur = cur.rename(columns={"target": "actual"})
+    model = train_model(ref, names)
+    ref["prediction"], cur["prediction"] = predict(model, ref), predict(model, cur)
+    stats = {
+        "reference": summarise_features(con, ref, [*names, "prediction"]),
+        "current": summarise_features(con, cur, [*names, "prediction"]),
+    }
+    activity = {"reference": month_activity(con, reference), "current": month_activity(con, current)}
+    vocab = diff_vocabulary(event_counts(con, reference), event_counts(con, current), config.features)
+    thresholds = {name: config.threshold("drift", name) for name in names}
+    thresholds["prediction"] = config.threshold("prediction_drift")
+    drift = compute_drift(ref, cur, [*names, "prediction"], thresholds)
+    labels = ck.MonthLabels.of(reference, current)
+    results = _checks(config, ingest, stats, activity, vocab, drift, labels, months)
+    gate = evaluate_gate(results)
+    run_id = store.new_run_id(current)
+    summary = _summary(run_id, logs, months, gate, results, vocab, ingest, stats, activity, drift, model, cur, config)
+    summary["fingerprint"] = _fingerprint(logs, config, results, summary)
+    record = store.RunRecord(
+        run_id=run_id, created_at=summary["created_at"], reference_month=reference, current_month=current,
+        logs=logs, gate=gate.status, fingerprint=summary["fingerprint"], config=config.to_dict(),
+        users=len(cur), events=activity["current"]["events"], rows_read=ingest.rows_read,
+        rows_rejected=ingest.rows_rejected, duplicates=ingest.duplicates, started_by=started_by,
+    )
+
+    def write(folder: Path) -> None:
+        ref.to_parquet(folder / "features_reference.parquet", index=False)
+        cur.to_parquet(folder / "features_current.parquet", index=False)
+        (folder / "report.html").write_text(drift.html, encoding="utf-8")
+        (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
+        joblib.dump(model, folder / "model.joblib")
+        (folder / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+
+    path = store.save_run(state, record, results, write)
+    return RunResult(run_id, gate, tuple(results), summary, path)
+
+
+def _require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> _Months:
+    present = tuple(months_present(con))
+    found = f"months with events: {', '.join(present)}"
+    for month, role in ((reference, "reference"), (next_month(reference), "target"), (current, "current")):
+        if month not in present:
+            why = "the model's target is the purchases of the month after the reference month" if role == "target" else ""
+            raise InputError(
+                f"{logs}: no events in {month} ({role} month{'; ' + why if why else ''}); {found}"
+            )
+    return _Months(reference, current, present)
+
+
+def _checks(
+    config: Config,
+    ingest: IngestReport,
+    stats: dict[str, dict[str, FeatureStats]],
+    activity: dict[str, dict[str, Any]],
+    vocab: VocabularyDiff,
+    drift: DriftReport,
+    labels: ck.MonthLabels,
+    months: _Months,
+) -> list[ck.CheckResult]:
+    duplicates = {
+        "reference": ingest.duplicates_by_month.get(months.reference, 0),
+        "current": ingest.duplicates_by_month.get(months.current, 0),
+    }
+    events = {key: activity[key]["events"] for key in ("reference", "current")}
+    results = [
+        ck.check_rejected_rows(ingest, config.threshold("rejected_rows")),
+        ck.check_duplicates(duplicates, events, config.threshold("duplicates"), labels),
+        ck.check_volume(activity["reference"], activity["current"], config.threshold("volume_ratio"), labels),
+        ck.check_vocabulary(vocab, config.features, labels),
+    ]
+    ref, cur = stats["reference"], stats["current"]
+    for name in config.features:
+        results.append(ck.check_missing_rate(name, ref[name], cur[name], config.threshold("missing_rate_change", name), labels))
+    for name in config.features:
+        results.append(ck.check_zero_rate(name, ref[name], cur[name], config.threshold("zero_rate_change", name), labels))
+    for name in config.features:
+        results.append(ck.check_drift(name, drift.scores[name], config.threshold("drift", name), labels))
+    results.append(ck.check_drift(None, drift.scores["prediction"], config.threshold("prediction_drift"), labels))
+    return results
+
+
+def _summary(
+    run_id: str, logs: str, months: _Months, gate: GateDecision, results: list[ck.CheckResult],
+    vocab: VocabularyDiff, ingest: IngestReport, stats: dict[str, dict[str, FeatureStats]],
+    activity: dict[str, dict[str, Any]], drift: DriftReport, model: TrainedModel, cur: pd.DataFrame,
+    config: Config,
+) -> dict[str, Any]:
+    actual = (
+        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy())
+        if months.has_actuals
+        else None
+    )
+    return {
+        "run_id": run_id,
+        "reference_month": months.reference,
+        "current_month": months.current,
+        "gate": gate.status,
+        "checks": [result.to_json() for result in results],
+        "vocabulary": vocab.to_json(),
+        "ingest": ingest.to_json(),
+        "features": {
+            "users": len(cur),
+            "reference_users": stats["reference"][next(iter(config.features))].users,
+            "names": list(config.features),
+            "stats": {
+                month: {name: {**vars(s), "zero_rate": s.zero_rate, "missing_rate": s.missing_rate} for name, s in per.items()}
+                for month, per in stats.items()
+            },
+        },
+        "volume": activity,
+        "drift": {"method": drift.method, "scores": drift.scores},
+        "model": {
+            "kind": "HistGradientBoostingRegressor(loss='poisson')",
+            "target": config.target,
+            "train_rows": model.train_rows,
+            "validation": model.validation,
+            "actuals_month": next_month(months.current) if months.has_actuals else None,
+            "actual": actual,
+        },
+        "months_in_logs": list(months.present),
+        "logs": logs,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _fingerprint(logs: str, config: Config, results: list[ck.CheckResult], summary: dict[str, Any]) -> str:
+    """Hash the inputs (config, log files' names, sizes and times) and the results of a run."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    for path in find_log_files(logs):
+        info = path.stat()
+        digest.update(f"{path.resolve()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    digest.update(json.dumps([r.to_json() for r in results], sort_keys=True).encode())
+    digest.update(json.dumps([summary["reference_month"], summary["current_month"], summary["features"]["users"]]).encode())
+    return digest.hexdigest()

@@ -1,0 +1,98 @@
+"""Shared fixtures: a seeded event factory and writers for every log format."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_LOGS = ROOT / "sample_logs"
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+def write_jsonl(path: Path, rows: Iterable[dict | str]) -> Path:
+    """Write rows (dicts, or raw strings for malformed lines) as JSON Lines, gzipped for .gz."""
+    text = "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, header: list[str], lines: Iterable[str]) -> Path:
+    """Write a CSV file from a header and raw lines (so malformed lines can be written)."""
+    text = ",".join(header) + "\n" + "".join(line + "\n" for line in lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def generate_events(
+    months: Iterable[str],
+    users: int = 400,
+    seed: int = 0,
+    renamed_login: Iterable[str] = (),
+    skip_days: dict[str, set[int]] | None = None,
+) -> list[dict]:
+    """Seeded activity of ``users`` users over ``months``.
+
+    Each user has a lognormal propensity; counts are Poisson around it and
+    next-month purchases follow it, so healthy months look alike. In months of
+    ``renamed_login``, ``user_login`` is emitted as ``user_login_from_mobile``
+    or ``user_login_from_pc``.
+    """
+    rng = np.random.default_rng(seed)
+    propensity = rng.lognormal(0.0, 0.7, users)
+    rates = {"user_login": 3.0, "item_view": 12.0, "add_to_cart": 1.5, "purchase": 0.8, "search": 2.0}
+    renamed = set(renamed_login)
+    rows: list[dict] = []
+    for month in months:
+        days = pd.Period(month).days_in_month
+        allowed = [d for d in range(1, days + 1) if d not in (skip_days or {}).get(month, set())]
+        for user in range(users):
+            if rng.random() < 0.1:
+                continue
+            for event, rate in rates.items():
+                for _ in range(rng.poisson(rate * propensity[user])):
+                    name = event
+                    if event == "user_login" and month in renamed:
+                        name = "user_login_from_mobile" if rng.random() < 0.6 else "user_login_from_pc"
+                    day = allowed[int(rng.integers(len(allowed)))]
+                    second = int(rng.integers(86400))
+                    rows.append({
+                        "event_id": f"{month}-{len(rows)}",
+                        "user_id": f"u{user:05d}",
+                        "event": name,
+                        "timestamp": f"{month}-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
+                    })
+    return rows
+
+
+@pytest.fixture
+def make_logs(tmp_path: Path) -> Callable[..., Path]:
+    """Write generated events as one JSONL file per month under a fresh folder; return the folder."""
+
+    def make(months: Iterable[str] = ("2026-03", "2026-04", "2026-05"), **kwargs: object) -> Path:
+        folder = tmp_path / "logs"
+        rows = generate_events(months, **kwargs)  # type: ignore[arg-type]
+        by_month: dict[str, list[dict]] = {}
+        for row in rows:
+            by_month.setdefault(row["timestamp"][:7], []).append(row)
+        for month, month_rows in by_month.items():
+            write_jsonl(folder / f"{month}.jsonl", month_rows)
+        return folder
+
+    return make
