@@ -123,7 +123,8 @@ def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]]
     for feature, events in features.items():
         before = [e for e in events if e in vocab.reference_counts]
         gone = [e for e in before if e not in vocab.current_counts]
-        if before and len(gone) == len(before):
+        still = [e for e in events if e in vocab.current_counts]
+        if before and not still:
             failures.append(f"no {feature} event this month ({_names(gone)} occurred in {labels.reference}, not in {labels.current})")
         elif gone:
             warnings.append(f"event {_names(gone)} ({feature}) no longer occurs, the other {feature} events still do")

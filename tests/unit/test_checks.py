@@ -116,3 +116,10 @@ def test_drift_fails_at_the_threshold(score: float, status: str) -> None:
     assert check_drift("view", score, 0.1, LABELS).status == status
     prediction = check_drift(None, score, 0.1, LABELS)
     assert prediction.name == "prediction_drift" and prediction.status == status
+
+
+def test_vocabulary_warns_only_when_the_renamed_events_are_mapped() -> None:
+    features = {"login": ("user_login", "user_login_from_mobile", "user_login_from_pc")}
+    vocab = diff_vocabulary({"user_login": 50}, {"user_login_from_mobile": 30, "user_login_from_pc": 20}, features)
+    result = check_vocabulary(vocab, features, LABELS)
+    assert result.status == "warn" and "user_login (login) no longer occurs" in result.message
