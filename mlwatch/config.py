@@ -54,6 +54,18 @@ PER_FEATURE_KEYS = ("missing_rate_change", "zero_rate_change", "drift")
 
 
 @dataclass(frozen=True)
+class LogsConfig:
+    """Where the dashboard reads logs: the default path and the folders a browser user may read."""
+
+    path: str = "sample_logs"
+    allowed: tuple[str, ...] = ()
+
+    def allowed_dirs(self) -> tuple[str, ...]:
+        """The folders a run started from the browser may read (default: the logs path)."""
+        return self.allowed or (self.path,)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
 
@@ -62,6 +74,7 @@ class Config:
     target: str = "purchase"
     checks: Thresholds = field(default_factory=Thresholds)
     feature_checks: dict[str, dict[str, float]] = field(default_factory=dict)
+    logs: LogsConfig = field(default_factory=lambda: LogsConfig())
     source: str | None = None
 
     def threshold(self, key: str, feature: str | None = None) -> float:
@@ -85,6 +98,7 @@ class Config:
             "features": {name: list(events) for name, events in self.features.items()},
             "model": {"target": self.target},
             "checks": checks,
+            "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
         }
 
     def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:
@@ -118,7 +132,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    _reject_unknown(data, {"columns", "features", "model", "checks"}, source, "")
+    _reject_unknown(data, {"columns", "features", "model", "checks", "logs"}, source, "")
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
@@ -129,7 +143,17 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
             f"{source}: model.target = {target!r} is not a feature; use one of {', '.join(features)}"
         )
     checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
-    return Config(columns, features, target, checks, feature_checks, source)
+    logs = _parse_logs(_table(data, "logs", source), source)
+    return Config(columns, features, target, checks, feature_checks, logs, source)
+
+
+def _parse_logs(table: dict[str, Any], source: str) -> LogsConfig:
+    _reject_unknown(table, {"path", "allowed"}, source, "logs.")
+    path = _string(table.get("path", LogsConfig.path), source, "logs.path")
+    allowed = table.get("allowed", [])
+    if not isinstance(allowed, list):
+        raise ConfigError(f"{source}: logs.allowed must be a list of folders")
+    return LogsConfig(path, tuple(_string(item, source, "logs.allowed") for item in allowed))
 
 
 def _parse_columns(table: dict[str, Any], source: str) -> Columns:
@@ -210,3 +234,35 @@ def _threshold(value: Any, source: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ConfigError(f"{source}: {key} must be a non-negative number, got {value!r}")
     return float(value)
+
+
+def save_features(path: str | Path, features: dict[str, tuple[str, ...]]) -> Config:
+    """Write a new event-to-feature mapping into a config file, keeping its comments.
+
+    The file is validated before it replaces the old one, and replaced
+    atomically, so a failed save leaves the old config in place.
+
+    Raises:
+        ConfigError: the resulting config would be invalid, or the file cannot be written.
+    """
+    import tomlkit
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    table = tomlkit.table()
+    for name, events in features.items():
+        table[name] = list(events)
+    document["features"] = table
+    new_text = tomlkit.dumps(document)
+    config = parse_config(tomllib.loads(new_text), source=str(path))
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(new_text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the config ({exc})") from exc
+    return config

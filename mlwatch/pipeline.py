@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,8 +63,12 @@ def run_monthly(
     config: Config,
     state: str | Path,
     started_by: str = "cli",
+    progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
+
+    Args:
+        progress: called with a short description as each stage starts.
 
     Raises:
         InputError: unusable logs or months; nothing is stored then.
@@ -75,24 +80,28 @@ def run_monthly(
         raise InputError(f"--reference {reference} must be before --current {current}")
     con = db.connect()
     try:
-        return _run(con, str(logs), reference, current, config, state, started_by)
+        return _run(con, str(logs), reference, current, config, state, started_by, progress or _silent)
     finally:
         con.close()
 
 
 def _run(
     con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, config: Config,
-    state: str | Path, started_by: str,
+    state: str | Path, started_by: str, progress: Callable[[str], None],
 ) -> RunResult:
+    progress("Reading the logs")
     ingest = read_events(con, logs, config.columns)
     months = _require_months(con, logs, reference, current)
     names = list(config.features)
+    progress("Building the monthly features")
     ref = build_features(con, reference, config.features, config.target_events())
     cur = build_features(con, current, config.features, config.target_events() if months.has_actuals else None)
     if months.has_actuals:
         cur = cur.rename(columns={"target": "actual"})
+    progress("Training the model on the reference month")
     model = train_model(ref, names)
     ref["prediction"], cur["prediction"] = predict(model, ref), predict(model, cur)
+    progress("Checking the current month against the reference month")
     stats = {
         "reference": summarise_features(con, ref, [*names, "prediction"]),
         "current": summarise_features(con, cur, [*names, "prediction"]),
@@ -123,8 +132,13 @@ def _run(
         joblib.dump(model, folder / "model.joblib")
         (folder / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
+    progress("Storing the run")
     path = store.save_run(state, record, results, write)
     return RunResult(run_id, gate, tuple(results), summary, path)
+
+
+def _silent(_: str) -> None:
+    return None
 
 
 def _require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> _Months:

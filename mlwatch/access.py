@@ -1,0 +1,44 @@
+"""What a browser user may touch: only log folders that the config lists."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from mlwatch.errors import InputError
+
+
+def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | Path = ".") -> Path:
+    """Return the real path of ``requested`` if it lies inside an allowed folder.
+
+    Relative paths are taken from ``base``. ``..`` components, glob patterns and
+    symlinks that lead outside every allowed folder are refused, so a browser
+    user cannot make the server read arbitrary files.
+
+    Raises:
+        InputError: the path is refused or does not exist.
+    """
+    text = (requested or "").strip()
+    if not text:
+        raise InputError("No logs path given; choose one of the allowed folders")
+    if ".." in Path(text).parts:
+        raise InputError(f"{text}: '..' is not allowed in a logs path; use a folder inside {_listing(allowed)}")
+    if glob.has_magic(text):
+        raise InputError(f"{text}: patterns are not allowed from the browser; give a folder or file inside {_listing(allowed)}")
+    root = Path(base)
+    target = root / text
+    if not target.exists():
+        raise InputError(f"{text}: no such file or folder; use a folder inside {_listing(allowed)}")
+    real = target.resolve()
+    for folder in allowed:
+        allowed_root = (root / folder).resolve()
+        if real == allowed_root or real.is_relative_to(allowed_root):
+            return real
+    raise InputError(
+        f"{text}: outside the log folders this dashboard may read ({_listing(allowed)}); "
+        "an administrator can add a folder to [logs] allowed in the config"
+    )
+
+
+def _listing(allowed: tuple[str, ...]) -> str:
+    return ", ".join(allowed) if allowed else "none configured"

@@ -1,0 +1,43 @@
+"""A browser user can only start runs on the log folders the config allows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlwatch.access import resolve_allowed_logs
+from mlwatch.errors import InputError
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    (tmp_path / "logs" / "2026").mkdir(parents=True)
+    (tmp_path / "logs" / "2026" / "a.jsonl").write_text("{}")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "passwords.csv").write_text("x")
+    (tmp_path / "logs" / "escape").symlink_to(tmp_path / "secret")
+    return tmp_path
+
+
+def test_allowed_folder_and_files_inside_it_are_accepted(base: Path) -> None:
+    assert resolve_allowed_logs("logs", ("logs",), base) == (base / "logs").resolve()
+    assert resolve_allowed_logs("logs/2026/a.jsonl", ("logs",), base) == (base / "logs/2026/a.jsonl").resolve()
+
+
+@pytest.mark.parametrize(
+    ("requested", "message"),
+    [
+        ("secret", "outside the log folders"),
+        ("logs/../secret", "'..' is not allowed"),
+        ("logs/escape", "outside the log folders"),  # a symlink out of the allowed folder
+        ("logs/escape/passwords.csv", "outside the log folders"),
+        ("/etc/passwd", "outside the log folders"),
+        ("logs/*.jsonl", "patterns are not allowed"),
+        ("logs/nope", "no such file or folder"),
+        ("  ", "No logs path given"),
+    ],
+)
+def test_paths_outside_the_allowed_folders_are_refused(base: Path, requested: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        resolve_allowed_logs(requested, ("logs",), base)
