@@ -224,6 +224,7 @@ def _summary(
             "actual": actual,
         },
         "months_in_logs": list(months.present),
+        "config": config.to_dict(),
         "logs": logs,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

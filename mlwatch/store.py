@@ -254,3 +254,27 @@ def _migrate(con: sqlite3.Connection) -> None:
         return
     con.executescript(_SCHEMA)
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def read_summary(state: str | Path, run_id: str) -> dict[str, Any]:
+    """Return the stored JSON summary of a run (what ``run --json`` printed).
+
+    Raises:
+        StateError: the run's folder or summary is missing.
+    """
+    path = run_path(state, run_id) / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: the run's summary cannot be read ({exc}); start the run again") from exc
+
+
+def read_features(state: str | Path, run_id: str, month: str) -> Any:
+    """Return a run's per-user feature table (``reference`` or ``current``) as a pandas DataFrame."""
+    import pandas as pd
+
+    path = run_path(state, run_id) / f"features_{month}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: the run's features cannot be read ({exc}); start the run again") from exc

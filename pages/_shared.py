@@ -1,0 +1,121 @@
+"""Shared sidebar, cached loaders and render helpers for the pages (the only Streamlit glue)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mlwatch import store
+from mlwatch.config import Config, load_config
+from mlwatch.errors import MlwatchError
+
+RUN_KEY = "run_id"
+
+
+def state_path() -> Path:
+    """The state directory the app reads (``MLWATCH_STATE`` or ``.mlwatch``)."""
+    return store.state_dir()
+
+
+def config_path() -> Path:
+    """The config file the app uses and saves mappings to (``MLWATCH_CONFIG`` or ``mlwatch.toml``)."""
+    return Path(os.environ.get("MLWATCH_CONFIG", "mlwatch.toml"))
+
+
+def app_config() -> Config:
+    """The current config (the built-in defaults when the file does not exist)."""
+    path = config_path()
+    return load_config(path if path.exists() else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def summary(state: str, run_id: str) -> dict[str, Any]:
+    """A run's stored summary; runs are immutable, so the run id is a safe cache key."""
+    return store.read_summary(state, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def features(state: str, run_id: str, month: str) -> pd.DataFrame:
+    """A run's per-user feature table (``reference`` or ``current``)."""
+    return store.read_features(state, run_id, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def report_html(state: str, run_id: str) -> str:
+    """The Evidently report of a run, as stored."""
+    return (store.run_path(state, run_id) / "report.html").read_text(encoding="utf-8")
+
+
+def runs() -> list[store.RunRecord]:
+    """Every stored run, newest first (read on each rerun: a scheduled run may have added one)."""
+    return store.list_runs(state_path())
+
+
+def select_run(run_id: str) -> None:
+    """Make ``run_id`` the run every page shows (call before the sidebar is drawn, then rerun)."""
+    st.session_state[RUN_KEY] = run_id
+
+
+def sidebar() -> None:
+    """Draw the run picker shared by every page."""
+    try:
+        records = runs()
+    except MlwatchError as exc:
+        st.sidebar.error(str(exc))
+        return
+    if not records:
+        st.sidebar.info("No runs yet.")
+        return
+    ids = [r.run_id for r in records]
+    if st.session_state.get(RUN_KEY) not in ids:
+        st.session_state[RUN_KEY] = ids[0]
+    by_id = {r.run_id: r for r in records}
+    st.sidebar.selectbox(
+        "Run", ids, key=RUN_KEY,
+        format_func=lambda i: f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}",
+        help="Runs are immutable; a rerun is a new run.",
+    )
+    st.sidebar.caption(f"State: `{state_path()}`")
+
+
+def current_run() -> dict[str, Any] | None:
+    """The summary of the selected run, or None when there is no run (pages then show their empty state)."""
+    run_id = st.session_state.get(RUN_KEY)
+    if not run_id:
+        return None
+    try:
+        return summary(str(state_path()), run_id)
+    except MlwatchError as exc:
+        st.error(f"{exc}")
+        return None
+
+
+def empty_state() -> None:
+    """The friendly message shown when there is no run yet."""
+    st.info(
+        "No run yet. Open **Overview** and start one on the logs folder, or run "
+        "`python -m mlwatch run --logs sample_logs --reference 2026-03 --current 2026-05` from a terminal."
+    )
+
+
+def pct(share: float | None, digits: int = 1) -> str:
+    """Format a share in 0..1 as a percentage."""
+    return "n/a" if share is None else f"{share * 100:.{digits}f}%"
+
+
+def number(value: float | int | None) -> str:
+    """Format a count with thousands separators."""
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def check_label(check: dict[str, Any]) -> str:
+    """A check's short name, e.g. ``zero rate · login``."""
+    name = check["name"].replace("_", " ")
+    return f"{name} · {check['feature']}" if check["feature"] else name
+
+
+PERCENT_COLUMNS = {"format": "%.1f%%"}

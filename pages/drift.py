@@ -1,0 +1,72 @@
+"""Drift: every feature's distribution in both months, zero and missing rates, and the Evidently report."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mlwatch.charts import histogram_figure
+from mlwatch.report import drift_table, labels_of, rate_table, stats_table
+from pages import _shared
+
+STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
+PERCENT = st.column_config.NumberColumn(format="%.1f%%")
+POINTS = st.column_config.NumberColumn(format="%+.1f")
+
+
+def _rates(run: dict) -> None:
+    st.subheader("Share of users with 0")
+    ref_label, cur_label = labels_of(run)
+    zero = rate_table(run, "zero_rate")
+    zero["status"] = zero["status"].map(lambda s: f"{STATUS_ICON[s]} {s}")
+    st.dataframe(zero, hide_index=True, width="stretch", key="zero_rate_table", column_config={
+        f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
+        "allowed change (points)": st.column_config.NumberColumn(format="± %.0f"),
+    })
+    st.subheader("Share of users with no value")
+    missing = rate_table(run, "missing_rate")
+    missing["status"] = missing["status"].map(lambda s: f"{STATUS_ICON[s]} {s}")
+    st.dataframe(missing, hide_index=True, width="stretch", column_config={
+        f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
+        "allowed change (points)": st.column_config.NumberColumn(format="+ %.0f"),
+    })
+
+
+def _features(run: dict) -> None:
+    state = str(_shared.state_path())
+    reference = _shared.features(state, run["run_id"], "reference")
+    current = _shared.features(state, run["run_id"], "current")
+    labels = labels_of(run)
+    scores = drift_table(run).set_index("feature")
+    for name in run["features"]["names"]:
+        score = scores.loc[name]
+        st.subheader(f"{STATUS_ICON[score['status']]} {name}")
+        chart, facts = st.columns([3, 2])
+        chart.plotly_chart(histogram_figure(reference[name], current[name], name, labels), width="stretch",
+                           key=f"hist_{name}")
+        facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
+                     delta=f"limit {score['threshold']:g}", delta_color="off")
+        facts.dataframe(stats_table(run, name), width="stretch", column_config=None)
+
+
+def _evidently(run: dict) -> None:
+    st.subheader("Evidently report")
+    state = str(_shared.state_path())
+    html = _shared.report_html(state, run["run_id"])
+    st.download_button("Download the Evidently report (HTML)", html, file_name=f"evidently-{run['run_id']}.html",
+                       mime="text/html", key="download_report", icon=":material/download:")
+    if st.toggle("Show the report here", key="show_report"):
+        st.components.v1.html(html, height=900, scrolling=True)
+
+
+def render() -> None:
+    st.title("Drift")
+    run = _shared.current_run()
+    if run is None:
+        _shared.empty_state()
+        return
+    _rates(run)
+    _features(run)
+    _evidently(run)
+
+
+render()

@@ -1,0 +1,135 @@
+"""The real dashboard in a real headless Chromium: every page opens and shows what matters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlwatch.config import load_config
+from mlwatch.pipeline import run_monthly
+from tests.conftest import ROOT, SAMPLE_LOGS
+
+CHROMIUM = os.environ.get("MLWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-quic", "--disable-sync",
+]
+SCREENSHOTS = Path(os.environ.get("MLWATCH_SCREENSHOTS", ROOT / "build" / "screenshots"))
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` (Debian)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_chromium()
+    state = tmp_path_factory.mktemp("state")
+    config = load_config(ROOT / "mlwatch.toml")
+    run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", config, state)
+    port = _free_port()
+    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"streamlit exited early:\n{output}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy within 60 s")
+
+
+@pytest.fixture(scope="module")
+def browser(server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_overview_shows_the_closed_gate_and_the_failed_checks(server: str, page) -> None:
+    page.goto(server)
+    gate = page.get_by_test_id("gate-status")
+    gate.wait_for(timeout=30_000)
+    assert "GATE CLOSED" in gate.inner_text()
+    page.get_by_text("Login count is 0 for 100% of users this month").first.wait_for(timeout=10_000)
+    assert page.get_by_text("Traceback").count() == 0
+    _shot(page, "overview")
+
+
+def test_drift_page_renders_a_histogram_per_feature(server: str, page) -> None:
+    page.goto(f"{server}/drift")
+    page.get_by_text("Share of users with 0").first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").nth(3).wait_for(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() == 4
+    assert page.locator(".js-plotly-plot .xtitle").first.inner_text().startswith("login events per user")
+    _shot(page, "drift")
+
+
+@pytest.mark.parametrize(("path", "text"), [
+    ("data", "Events per day"),
+    ("model", "Predicted purchases next month"),
+    ("export", "The download is blocked"),
+])
+def test_other_pages_open_without_errors(server: str, page, path: str, text: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.get_by_text(text).first.wait_for(timeout=30_000)
+    assert page.get_by_text("Traceback").count() == 0
+    _shot(page, path)
