@@ -25,7 +25,8 @@ $(STATE)/mlwatch.db: | $(BIN)/.installed
 sample-state: $(STATE)/mlwatch.db
 
 run: install sample-state
-	$(BIN)/python -m mlwatch runs --state $(STATE)
+	@echo "mlwatch dashboard: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	MLWATCH_STATE=$(STATE) $(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q

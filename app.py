@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _shared
+from views import _shared
 
 st.set_page_config(page_title="mlwatch", page_icon=":material/shield:", layout="wide")
 
 pages = {
     "This month": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/traffic:", default=True),
-        st.Page("pages/data.py", title="Data", icon=":material/database:"),
-        st.Page("pages/drift.py", title="Drift", icon=":material/compare_arrows:"),
-        st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
-        st.Page("pages/export.py", title="Export", icon=":material/download:"),
+        st.Page("views/overview.py", title="Overview", icon=":material/traffic:", default=True),
+        st.Page("views/data.py", title="Data", icon=":material/database:"),
+        st.Page("views/drift.py", title="Drift", icon=":material/compare_arrows:"),
+        st.Page("views/model.py", title="Model", icon=":material/model_training:"),
+        st.Page("views/export.py", title="Export", icon=":material/download:"),
     ],
 }
 page = st.navigation(pages)

@@ -99,7 +99,14 @@ def page(browser):
     context.close()
 
 
+def _settle(page) -> None:
+    """Wait until the script run is over (Streamlit's running indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=30_000)
+
+
 def _shot(page, name: str) -> None:
+    _settle(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -119,16 +126,24 @@ def test_drift_page_renders_a_histogram_per_feature(server: str, page) -> None:
     page.get_by_text("Share of users with 0").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").nth(3).wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 4
-    assert page.locator(".js-plotly-plot .xtitle").first.inner_text().startswith("login events per user")
+    assert page.locator(".js-plotly-plot .xtitle").first.text_content().startswith("login events per user")
     _shot(page, "drift")
 
 
+def test_data_page_shows_events_per_day_and_offers_the_mapping_fix(server: str, page) -> None:
+    page.goto(f"{server}/data")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert page.locator(".js-plotly-plot .gtitle").first.text_content() == "Events per day"
+    page.get_by_text("user_login_from_mobile").first.wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="Save mapping and re-run").count() == 1
+    _shot(page, "data")
+
+
 @pytest.mark.parametrize(("path", "text"), [
-    ("data", "Events per day"),
-    ("model", "Predicted purchases next month"),
+    ("model", "Actual performance on May 2026"),
     ("export", "The download is blocked"),
 ])
-def test_other_pages_open_without_errors(server: str, page, path: str, text: str) -> None:
+def test_model_and_export_pages_open_without_errors(server: str, page, path: str, text: str) -> None:
     page.goto(f"{server}/{path}")
     page.get_by_text(text).first.wait_for(timeout=30_000)
     assert page.get_by_text("Traceback").count() == 0

@@ -13,7 +13,8 @@ from mlwatch import store
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
 
-RUN_KEY = "run_id"
+RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
+PICKER_KEY = "run_picker"
 
 
 def state_path() -> Path:
@@ -72,14 +73,20 @@ def sidebar() -> None:
         return
     ids = [r.run_id for r in records]
     if st.session_state.get(RUN_KEY) not in ids:
-        st.session_state[RUN_KEY] = ids[0]
+        select_run(ids[0])
+    # Set before the widget is drawn, so a run selected by a page shows in the picker.
+    st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
     by_id = {r.run_id: r for r in records}
     st.sidebar.selectbox(
-        "Run", ids, key=RUN_KEY,
+        "Run", ids, key=PICKER_KEY, on_change=_picked,
         format_func=lambda i: f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}",
         help="Runs are immutable; a rerun is a new run.",
     )
     st.sidebar.caption(f"State: `{state_path()}`")
+
+
+def _picked() -> None:
+    select_run(st.session_state[PICKER_KEY])
 
 
 def current_run() -> dict[str, Any] | None:

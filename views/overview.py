@@ -10,7 +10,7 @@ from mlwatch.access import resolve_allowed_logs
 from mlwatch.errors import MlwatchError
 from mlwatch.pipeline import run_monthly
 from mlwatch.report import failed_checks, labels_of
-from pages import _shared
+from views import _shared
 
 GATE_STYLE = {
     "open": ("#1b7f3b", "GATE OPEN", "Every check passed: this month's prospect list may be used."),
@@ -91,13 +91,12 @@ def render() -> None:
     users, events, rejected, duplicates = st.columns(4)
     volume = run["volume"]
     users.metric("Users this month", _shared.number(run["features"]["users"]),
-                 delta=f"{run['features']['users'] - run['features']['reference_users']:+,} vs reference")
+                 help=f"{run['features']['reference_users']:,} in the reference month")
     events.metric("Events this month", _shared.number(volume["current"]["events"]),
-                  delta=f"{volume['current']['events'] - volume['reference']['events']:+,} vs reference")
+                  help=f"{volume['reference']['events']:,} in the reference month")
     rejected.metric("Rejected rows", _shared.number(ingest["rows_rejected"]),
-                    help=f"of {ingest['rows_read']:,} rows read", delta=_shared.pct(ingest["rows_rejected"] / max(1, ingest["rows_read"])),
-                    delta_color="off")
-    duplicates.metric("Duplicate events", _shared.number(ingest["duplicates"]), delta_color="off")
+                    help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of {ingest['rows_read']:,} rows read")
+    duplicates.metric("Duplicate events", _shared.number(ingest["duplicates"]), help="re-sent events, counted once")
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
             [{"check": _shared.check_label(c), "status": c["status"], "message": c["message"]} for c in run["checks"]],

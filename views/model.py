@@ -6,7 +6,7 @@ import streamlit as st
 
 from mlwatch.charts import prediction_figure
 from mlwatch.report import labels_of
-from pages import _shared
+from views import _shared
 
 
 def _metrics(title: str, figures: dict | None, empty: str) -> None:

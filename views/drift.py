@@ -6,9 +6,10 @@ import streamlit as st
 
 from mlwatch.charts import histogram_figure
 from mlwatch.report import drift_table, labels_of, rate_table, stats_table
-from pages import _shared
+from views import _shared
 
-STATUS_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
+STATUS_ICON = {"pass": ":material/check_circle:", "warn": ":material/warning:", "fail": ":material/cancel:"}
+STATUS_TEXT = {"pass": "pass", "warn": "warn", "fail": "FAIL"}
 PERCENT = st.column_config.NumberColumn(format="%.1f%%")
 POINTS = st.column_config.NumberColumn(format="%+.1f")
 
@@ -17,14 +18,14 @@ def _rates(run: dict) -> None:
     st.subheader("Share of users with 0")
     ref_label, cur_label = labels_of(run)
     zero = rate_table(run, "zero_rate")
-    zero["status"] = zero["status"].map(lambda s: f"{STATUS_ICON[s]} {s}")
+    zero["status"] = zero["status"].map(STATUS_TEXT)
     st.dataframe(zero, hide_index=True, width="stretch", key="zero_rate_table", column_config={
         f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
         "allowed change (points)": st.column_config.NumberColumn(format="± %.0f"),
     })
     st.subheader("Share of users with no value")
     missing = rate_table(run, "missing_rate")
-    missing["status"] = missing["status"].map(lambda s: f"{STATUS_ICON[s]} {s}")
+    missing["status"] = missing["status"].map(STATUS_TEXT)
     st.dataframe(missing, hide_index=True, width="stretch", column_config={
         f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
         "allowed change (points)": st.column_config.NumberColumn(format="+ %.0f"),
@@ -44,8 +45,8 @@ def _features(run: dict) -> None:
         chart.plotly_chart(histogram_figure(reference[name], current[name], name, labels), width="stretch",
                            key=f"hist_{name}")
         facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
-                     delta=f"limit {score['threshold']:g}", delta_color="off")
-        facts.dataframe(stats_table(run, name), width="stretch", column_config=None)
+                     delta=f"limit {score['threshold']:g}", delta_color="off", delta_arrow="off")
+        facts.dataframe(stats_table(run, name).round(2), width="stretch")
 
 
 def _evidently(run: dict) -> None:

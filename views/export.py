@@ -7,7 +7,7 @@ import streamlit as st
 from mlwatch.errors import MlwatchError
 from mlwatch.export import export_allowed, prospect_list, prospects_csv
 from mlwatch.report import failed_checks
-from pages import _shared
+from views import _shared
 
 
 def render() -> None:

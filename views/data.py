@@ -10,7 +10,7 @@ from mlwatch.config import save_features
 from mlwatch.errors import MlwatchError
 from mlwatch.pipeline import run_monthly
 from mlwatch.report import labels_of, rejected_tables, vocabulary_table
-from pages import _shared
+from views import _shared
 
 UNMAPPED = "(leave unmapped)"
 
@@ -21,7 +21,7 @@ def _ingest(run: dict) -> None:
     read, rejected, duplicates = st.columns(3)
     read.metric("Rows read", _shared.number(ingest["rows_read"]), help="every row of every file, all months")
     rejected.metric("Rejected rows", _shared.number(ingest["rows_rejected"]),
-                    delta=_shared.pct(ingest["rows_rejected"] / max(1, ingest["rows_read"])), delta_color="off")
+                    help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of the rows read")
     duplicates.metric("Duplicate events dropped", _shared.number(ingest["duplicates"]))
     by_reason, by_file, sample = rejected_tables(run)
     if ingest["rows_rejected"]:

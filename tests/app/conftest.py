@@ -1,0 +1,78 @@
+"""AppTest fixtures: stored runs on the sample logs, an isolated config, and captured downloads."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from mlwatch.config import load_config
+from mlwatch.pipeline import run_monthly
+from tests.conftest import ROOT, SAMPLE_LOGS
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="session")
+def stored_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A state with the healthy April run and the broken May run (built once per session)."""
+    state = tmp_path_factory.mktemp("app-state")
+    config = load_config(ROOT / "mlwatch.toml")
+    closed = run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", config, state)
+    opened = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", config, state)
+    return {"state": state, "closed": closed.run_id, "open": opened.run_id}
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path | None], Path]:
+    """Point the app at a state folder and at a private copy of the config that allows the sample logs."""
+
+    def configure(state: Path | None = None) -> Path:
+        state = state or tmp_path / "empty-state"
+        config = tmp_path / "mlwatch.toml"
+        text = (ROOT / "mlwatch.toml").read_text().replace(
+            'path = "sample_logs"', f'path = "{SAMPLE_LOGS}"').replace(
+            'allowed = ["sample_logs"]', f'allowed = ["{SAMPLE_LOGS}"]')
+        config.write_text(text)
+        monkeypatch.setenv("MLWATCH_STATE", str(state))
+        monkeypatch.setenv("MLWATCH_CONFIG", str(config))
+        return config
+
+    return configure
+
+
+@pytest.fixture
+def private_state(stored_runs: dict[str, object], tmp_path: Path) -> Path:
+    """A copy of the stored runs that a test may add runs to."""
+    copy = tmp_path / "state"
+    shutil.copytree(stored_runs["state"], copy)  # type: ignore[arg-type]
+    return copy
+
+
+def open_page(page: str, run_id: str | None = None) -> AppTest:
+    """Run the app on ``page`` (a file under views/) with ``run_id`` selected."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    if run_id:
+        at.session_state["run_id"] = run_id
+    at.switch_page(f"views/{page}")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str | None, bytes]:
+    """The bytes behind every download button rendered, keyed by file name."""
+    captured: dict[str | None, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        captured[filename] = path_or_data if isinstance(path_or_data, bytes) else str(path_or_data).encode()
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return captured

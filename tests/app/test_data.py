@@ -1,0 +1,42 @@
+"""Data page: ingest report, events per day, vocabulary, and the mapping fix that reopens the gate."""
+
+from __future__ import annotations
+
+import tomllib
+
+from mlwatch import store
+from tests.app.conftest import open_page
+
+
+def test_empty_state(app_env) -> None:
+    app_env()
+    assert "No run yet" in open_page("data.py").info[0].value
+
+
+def test_ingest_report_and_vocabulary_of_the_broken_month(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("data.py", stored_runs["closed"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Rows read": "162,093", "Rejected rows": "26", "Duplicate events dropped": "154"}
+    reasons = at.dataframe[0].value
+    assert dict(zip(reasons["reason"], reasons["rows"])) == {"invalid json": 9, "missing user id": 10, "bad timestamp": 7}
+    vocabulary = next(df.value for df in at.dataframe if "event" in df.value.columns)
+    statuses = dict(zip(vocabulary["event"], vocabulary["status"]))
+    assert statuses["user_login"] == "vanished" and statuses["user_login_from_pc"] == "new"
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_mapping_the_new_login_names_saves_the_config_and_opens_the_gate(app_env, private_state, stored_runs) -> None:
+    config = app_env(private_state)
+    at = open_page("data.py", stored_runs["closed"])
+    # The likely feature is pre-selected for each new name.
+    assert at.selectbox(key="map_user_login_from_mobile").value == "login"
+    assert at.selectbox(key="map_user_login_from_pc").value == "login"
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    saved = tomllib.loads(config.read_text())
+    assert saved["features"]["login"] == ["user_login", "user_login_from_mobile", "user_login_from_pc"]
+    assert "# mlwatch configuration" in config.read_text()  # comments survive the save
+    newest = store.list_runs(private_state)[0]
+    assert at.session_state["run_id"] == newest.run_id and newest.gate == "open"
+    assert newest.current_month == "2026-05"

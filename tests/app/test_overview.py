@@ -1,0 +1,70 @@
+"""Overview page: empty state, the gate for a closed and an open run, starting a run from the browser."""
+
+from __future__ import annotations
+
+from mlwatch import store
+from tests.app.conftest import open_page
+
+
+def test_empty_state_invites_to_start_a_run(app_env) -> None:
+    app_env()
+    at = open_page("overview.py")
+    assert "No run yet" in at.info[0].value
+    assert at.text_input(key="start_logs").value.endswith("sample_logs")
+
+
+def test_closed_run_shows_the_gate_closed_and_the_failures_in_plain_words(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("overview.py", stored_runs["closed"])
+    banner = at.markdown[0].value
+    assert "GATE CLOSED" in banner and "May 2026 checked against March 2026" in banner
+    failures = " ".join(m.value for m in at.markdown)
+    assert "Login count is 0 for 100% of users this month (March 2026: 9.7%)" in failures
+    assert at.subheader[0].value == "4 check(s) failed"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users this month"] == "1,589" and metrics["Rejected rows"] == "26"
+
+
+def test_open_run_shows_the_gate_open(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("overview.py", stored_runs["open"])
+    assert "GATE OPEN" in at.markdown[0].value
+    assert not at.error
+
+
+def test_a_run_started_from_the_browser_is_stored_and_selected(app_env, private_state) -> None:
+    app_env(private_state)
+    before = {r.run_id for r in store.list_runs(private_state)}
+    at = open_page("overview.py")
+    at.text_input(key="start_reference").set_value("2026-03")
+    at.text_input(key="start_current").set_value("2026-04")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    new = {r.run_id for r in store.list_runs(private_state)} - before
+    assert len(new) == 1
+    assert at.session_state["run_id"] == new.pop()
+    assert "GATE OPEN" in at.markdown[0].value
+
+
+def test_a_path_outside_the_allowed_folders_is_refused(app_env, private_state, tmp_path) -> None:
+    app_env(private_state)
+    before = len(store.list_runs(private_state))
+    (tmp_path / "other").mkdir()
+    at = open_page("overview.py")
+    at.text_input(key="start_logs").set_value(str(tmp_path / "other"))
+    at.text_input(key="start_reference").set_value("2026-03")
+    at.text_input(key="start_current").set_value("2026-04")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "outside the log folders" in at.error[0].value
+    assert len(store.list_runs(private_state)) == before
+
+
+def test_the_sidebar_picker_switches_the_run_every_page_shows(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("overview.py", stored_runs["closed"])
+    assert "GATE CLOSED" in at.markdown[0].value
+    at.selectbox(key="run_picker").set_value(stored_runs["open"]).run()
+    assert "GATE OPEN" in at.markdown[0].value
+    at.switch_page("views/export.py").run()
+    assert len(at.get("download_button")) == 1  # the export page follows the picked run
