@@ -189,7 +189,10 @@ def _share(part: int, whole: int) -> float:
 
 
 def _pct(share: float, digits: int = 1) -> str:
-    text = f"{share * 100:.{digits}f}"
+    value = share * 100
+    if 0 < abs(value) < 1:
+        return f"{value:.2g}%"  # 0.016%, not 0%: a few bad rows must not read as none
+    text = f"{value:.{digits}f}"
     if digits and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text + "%"
