@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_LOGS = ROOT / "sample_logs"
-REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+REAL_DATA = Path(os.environ.get("MLWATCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 
 
 def write_jsonl(path: Path, rows: Iterable[dict | str]) -> Path:
