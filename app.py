@@ -1,12 +1,18 @@
-"""mlwatch dashboard: page config, navigation and the shared sidebar; nothing else."""
+"""mlwatch dashboard: page config, login, navigation by role and the shared sidebar; nothing else."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from views import _shared
+from views import _auth, _shared
 
 st.set_page_config(page_title="mlwatch", page_icon=":material/shield:", layout="wide")
+
+user = _auth.current_user(str(_shared.state_path()), _shared.app_config().auth)
+if user is None:
+    # Pages left out of st.navigation cannot be reached, not even by URL.
+    st.navigation([st.Page("views/login.py", title="Log in", icon=":material/login:")]).run()
+    st.stop()
 
 pages = {
     "This month": [
@@ -17,6 +23,9 @@ pages = {
         st.Page("views/export.py", title="Export", icon=":material/download:"),
     ],
 }
+if user.can("audit"):
+    pages["Records"] = [st.Page("views/audit.py", title="Audit", icon=":material/history:")]
 page = st.navigation(pages)
-_shared.sidebar()
+_shared.set_acting_user(user)
+_shared.sidebar(user)
 page.run()

@@ -1,18 +1,23 @@
-"""Command line: ``python -m mlwatch run|runs|sample``.
+"""Command line: ``python -m mlwatch run|runs|signoff|revoke|export|audit|user|sample``.
 
-Exit codes: 0 gate open, 1 gate closed, 2 usage or input error (one line on stderr).
+Exit codes: 0 gate open (or done), 1 gate closed (or export refused), 2 usage or input error
+(one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import getpass
+import io
 import json
+import os
 import sys
 from pathlib import Path
 
-from mlwatch import store
+from mlwatch import auth, store
 from mlwatch.config import load_config
-from mlwatch.errors import MlwatchError
+from mlwatch.errors import ExportBlocked, MlwatchError
 from mlwatch.pipeline import RunResult, run_monthly
 
 EXIT_OPEN, EXIT_CLOSED, EXIT_ERROR = 0, 1, 2
@@ -25,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except ExportBlocked as exc:
+        print(f"mlwatch: export refused: {exc}", file=sys.stderr)
+        return EXIT_CLOSED
     except MlwatchError as exc:
         print(f"mlwatch: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -50,6 +58,55 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print a JSON list")
     runs.set_defaults(handler=_runs)
 
+    signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
+    signoff.add_argument("--run", required=True, metavar="RUN_ID")
+    signoff.add_argument("--by", required=True, metavar="NAME", help="the approver's account name")
+    signoff.add_argument("--reason", required=True, help="at least a sentence naming the failed checks accepted")
+    _add_common(signoff)
+    signoff.set_defaults(handler=_signoff)
+
+    revoke = commands.add_parser("revoke", help="withdraw a run's sign-off (approver)")
+    revoke.add_argument("--run", required=True, metavar="RUN_ID")
+    revoke.add_argument("--by", required=True, metavar="NAME")
+    revoke.add_argument("--reason", required=True)
+    _add_common(revoke, config=False)
+    revoke.set_defaults(handler=_revoke)
+
+    export = commands.add_parser("export", help="write the prospect CSV of an open or signed-off run")
+    export.add_argument("--run", required=True, metavar="RUN_ID")
+    export.add_argument("--out", required=True, help="CSV file, or a folder for prospects-<month>-<run>.csv")
+    size = export.add_mutually_exclusive_group()
+    size.add_argument("--top", type=int, help="keep the best N users")
+    size.add_argument("--top-share", type=float, help="keep the best share of users, e.g. 0.2")
+    export.add_argument("--holdout", type=float, default=0.0, help="control group share, drawn within score deciles")
+    export.add_argument("--seed", type=int, default=0, help="seed of the control group draw (recorded)")
+    export.add_argument("--bom", action="store_true", help="start the file with a UTF-8 BOM (Excel)")
+    export.add_argument("--by", metavar="NAME", help="account to export as (default: the shell user)")
+    _add_common(export, config=False)
+    export.set_defaults(handler=_export)
+
+    audit = commands.add_parser("audit", help="print the audit trail")
+    audit.add_argument("--run", metavar="RUN_ID")
+    audit.add_argument("--action", help="run, signoff, revoke, mapping, export, login_failed, user_add, ...")
+    audit.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    _add_common(audit, config=False)
+    audit.set_defaults(handler=_audit)
+
+    user = commands.add_parser("user", help="manage accounts (add, list, disable)")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="create an account; the password is prompted or read from stdin")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=auth.ROLES)
+    _add_common(add, config=False)
+    add.set_defaults(handler=_user_add)
+    listing = user_commands.add_parser("list", help="list accounts")
+    _add_common(listing, config=False)
+    listing.set_defaults(handler=_user_list)
+    disable = user_commands.add_parser("disable", help="disable an account")
+    disable.add_argument("name")
+    _add_common(disable, config=False)
+    disable.set_defaults(handler=_user_disable)
+
     sample = commands.add_parser("sample", help="write the generated sample logs")
     sample.add_argument("--out", required=True, help="folder to write the logs to")
     sample.add_argument("--seed", type=int, default=7, help="random seed (default 7: the bundled sample)")
@@ -65,7 +122,8 @@ def _add_common(parser: argparse.ArgumentParser, config: bool = True) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    result = run_monthly(args.logs, args.reference, args.current, config, store.state_dir(args.state))
+    result = run_monthly(args.logs, args.reference, args.current, config, store.state_dir(args.state),
+                         started_by=f"cli:{_shell_user()}")
     if args.json:
         print(json.dumps(_contract_json(result)))
     else:
@@ -120,4 +178,94 @@ def _sample(args: argparse.Namespace) -> int:
 
     files = generate_sample(Path(args.out), seed=args.seed)
     print(f"Wrote {len(files)} log files to {args.out}")
+    return EXIT_OPEN
+
+
+def _cli_user(state: Path, name: str | None, role_without_accounts: str) -> auth.User:
+    """The acting user of a command: an account when accounts exist, else a trusted local user."""
+    if not auth.has_accounts(state):
+        return auth.User(name or f"cli:{_shell_user()}", role_without_accounts, source="cli")
+    if name is None:
+        return auth.User(f"cli:{_shell_user()}", "marketer", source="cli")
+    found = auth.find_user(state, name)
+    if found is None:
+        raise MlwatchError(f"no active account named {name!r}; see `python -m mlwatch user list`")
+    return auth.User(found.name, found.role, source="cli")
+
+
+def _shell_user() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def _signoff(args: argparse.Namespace) -> int:
+    from mlwatch.signoff import sign_off
+
+    state = store.state_dir(args.state)
+    rules = load_config(args.config).auth
+    signed = sign_off(state, args.run, _cli_user(state, args.by, "approver"), args.reason, rules, via="cli")
+    print(f"Run {args.run} signed off by {signed.approver}; accepted: {', '.join(signed.accepted)}")
+    return EXIT_OPEN
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from mlwatch.signoff import revoke
+
+    state = store.state_dir(args.state)
+    revoke(state, args.run, _cli_user(state, args.by, "approver"), args.reason, via="cli")
+    print(f"Sign-off of run {args.run} revoked: the gate is closed again")
+    return EXIT_OPEN
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mlwatch.export import export_prospects
+
+    state = store.state_dir(args.state)
+    result = export_prospects(state, args.run, _cli_user(state, args.by, "marketer"), args.out, top=args.top,
+                              top_share=args.top_share, holdout=args.holdout, seed=args.seed, bom=args.bom)
+    print(f"Wrote {result.rows:,} users ({result.campaign:,} campaign, {result.control:,} control) to {result.path}"
+          f" (sha256 {result.checksum[:12]})")
+    return EXIT_OPEN
+
+
+def _audit(args: argparse.Namespace) -> int:
+    rows = store.read_audit(store.state_dir(args.state), action=args.action, run_id=args.run)
+    if args.format == "json":
+        print(json.dumps(rows))
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["id", "at", "actor", "action", "run_id", "detail"])
+        for row in rows:
+            writer.writerow([row["id"], row["at"], row["actor"], row["action"], row["run_id"] or "",
+                             json.dumps(row["detail"], sort_keys=True)])
+        print(buffer.getvalue(), end="")
+    else:
+        for row in rows:
+            detail = ", ".join(f"{k}={v}" for k, v in sorted(row["detail"].items()))
+            print(f"{row['id']:>5}  {row['at']}  {row['actor']:<16} {row['action']:<12} {row['run_id'] or '-':<34} {detail}")
+    return EXIT_OPEN
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise MlwatchError("the two passwords differ; nothing was created")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    user = auth.add_user(store.state_dir(args.state), args.name, args.role, password, actor=f"cli:{_shell_user()}")
+    print(f"Account {user.name} ({user.role}) created")
+    return EXIT_OPEN
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    for row in auth.list_users(store.state_dir(args.state)):
+        status = f"disabled {row['disabled_at']}" if row["disabled_at"] else "active"
+        print(f"{row['name']:<24} {row['role']:<9} {status}  created {row['created_at']}")
+    return EXIT_OPEN
+
+
+def _user_disable(args: argparse.Namespace) -> int:
+    auth.disable_user(store.state_dir(args.state), args.name, actor=f"cli:{_shell_user()}")
+    print(f"Account {args.name} disabled")
     return EXIT_OPEN

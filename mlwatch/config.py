@@ -66,6 +66,19 @@ class LogsConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    """Sessions, single sign-on role mapping and sign-off rules."""
+
+    session_timeout_minutes: float = 30.0
+    approvers: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    marketers: tuple[str, ...] = ()
+    default_role: str | None = None
+    allow_self_signoff: bool = False
+    min_reason_length: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
 
@@ -75,6 +88,7 @@ class Config:
     checks: Thresholds = field(default_factory=Thresholds)
     feature_checks: dict[str, dict[str, float]] = field(default_factory=dict)
     logs: LogsConfig = field(default_factory=lambda: LogsConfig())
+    auth: AuthConfig = field(default_factory=AuthConfig)
     source: str | None = None
 
     def threshold(self, key: str, feature: str | None = None) -> float:
@@ -99,6 +113,7 @@ class Config:
             "model": {"target": self.target},
             "checks": checks,
             "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
+            "auth": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None},
         }
 
     def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:
@@ -132,7 +147,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    _reject_unknown(data, {"columns", "features", "model", "checks", "logs"}, source, "")
+    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth"}, source, "")
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
@@ -144,7 +159,34 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
         )
     checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
     logs = _parse_logs(_table(data, "logs", source), source)
-    return Config(columns, features, target, checks, feature_checks, logs, source)
+    auth = _parse_auth(_table(data, "auth", source), source)
+    return Config(columns, features, target, checks, feature_checks, logs, auth, source)
+
+
+def _parse_auth(table: dict[str, Any], source: str) -> AuthConfig:
+    _reject_unknown(table, set(AuthConfig.__dataclass_fields__), source, "auth.")
+    values: dict[str, Any] = {}
+    for key in ("approvers", "admins", "marketers"):
+        if key in table:
+            items = table[key]
+            if not isinstance(items, list):
+                raise ConfigError(f"{source}: auth.{key} must be a list of e-mail addresses or @domains")
+            values[key] = tuple(_string(item, source, f"auth.{key}") for item in items)
+    if "default_role" in table:
+        role = _string(table["default_role"], source, "auth.default_role")
+        if role not in ("", "marketer", "approver", "admin"):
+            raise ConfigError(f"{source}: auth.default_role must be marketer, approver, admin or \"\"")
+        values["default_role"] = role or None
+    if "allow_self_signoff" in table:
+        if not isinstance(table["allow_self_signoff"], bool):
+            raise ConfigError(f"{source}: auth.allow_self_signoff must be true or false")
+        values["allow_self_signoff"] = table["allow_self_signoff"]
+    for key in ("session_timeout_minutes", "min_reason_length"):
+        if key in table:
+            values[key] = _threshold(table[key], source, f"auth.{key}")
+    if "min_reason_length" in values:
+        values["min_reason_length"] = int(values["min_reason_length"])
+    return AuthConfig(**values)
 
 
 def _parse_logs(table: dict[str, Any], source: str) -> LogsConfig:

@@ -21,3 +21,15 @@ class StateError(MlwatchError):
 
 class ExportBlocked(MlwatchError):
     """An export was asked for a run whose gate is closed and not signed off."""
+
+
+class AuthError(MlwatchError):
+    """A login failed (the message never says whether the name or the password was wrong)."""
+
+
+class PermissionDenied(MlwatchError):
+    """The acting user's role does not allow the action."""
+
+
+class SignoffError(MlwatchError):
+    """A sign-off or revocation cannot be recorded as asked."""

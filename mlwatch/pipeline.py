@@ -16,6 +16,7 @@ import pandas as pd
 
 from mlwatch import checks as ck
 from mlwatch import db, store
+from mlwatch.auth import User, require
 from mlwatch.config import Config
 from mlwatch.drift import DriftReport, compute_drift
 from mlwatch.errors import InputError
@@ -64,16 +65,21 @@ def run_monthly(
     state: str | Path,
     started_by: str = "cli",
     progress: Callable[[str], None] | None = None,
+    user: User | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
 
     Args:
         progress: called with a short description as each stage starts.
+        user: the dashboard user starting the run (must be allowed to run); recorded as its starter.
 
     Raises:
+        PermissionDenied: ``user`` may not start runs.
         InputError: unusable logs or months; nothing is stored then.
         ConfigError, StateError: as raised by the config and the store.
     """
+    if user is not None:
+        started_by = require(user, "run").name
     parse_month(reference)
     parse_month(current)
     if reference >= current:
@@ -116,10 +122,12 @@ def _run(
     gate = evaluate_gate(results)
     run_id = store.new_run_id(current)
     summary = _summary(run_id, logs, months, gate, results, vocab, ingest, stats, activity, drift, model, cur, config)
-    summary["fingerprint"] = _fingerprint(logs, config, results, summary)
+    summary["inputs_fingerprint"] = input_fingerprint(logs, config.to_dict())
+    summary["fingerprint"] = _fingerprint(summary["inputs_fingerprint"], results, summary)
     record = store.RunRecord(
         run_id=run_id, created_at=summary["created_at"], reference_month=reference, current_month=current,
-        logs=logs, gate=gate.status, fingerprint=summary["fingerprint"], config=config.to_dict(),
+        logs=logs, gate=gate.status, fingerprint=summary["fingerprint"],
+        inputs_fingerprint=summary["inputs_fingerprint"], config=config.to_dict(),
         users=len(cur), events=activity["current"]["events"], rows_read=ingest.rows_read,
         rows_rejected=ingest.rows_rejected, duplicates=ingest.duplicates, started_by=started_by,
     )
@@ -230,13 +238,19 @@ def _summary(
     }
 
 
-def _fingerprint(logs: str, config: Config, results: list[ck.CheckResult], summary: dict[str, Any]) -> str:
-    """Hash the inputs (config, log files' names, sizes and times) and the results of a run."""
+def input_fingerprint(logs: str, config: dict[str, Any]) -> str:
+    """Hash what a run read: its config and each log file's path, size and modification time."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    digest.update(json.dumps(config, sort_keys=True).encode())
     for path in find_log_files(logs):
         info = path.stat()
         digest.update(f"{path.resolve()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _fingerprint(inputs: str, results: list[ck.CheckResult], summary: dict[str, Any]) -> str:
+    """Hash a run's inputs and results: a sign-off is bound to exactly this."""
+    digest = hashlib.sha256(inputs.encode())
     digest.update(json.dumps([r.to_json() for r in results], sort_keys=True).encode())
     digest.update(json.dumps([summary["reference_month"], summary["current_month"], summary["features"]["users"]]).encode())
     return digest.hexdigest()

@@ -23,53 +23,9 @@ from typing import Any
 from mlwatch.checks import CheckResult
 from mlwatch.errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_STATE = ".mlwatch"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    reference_month TEXT NOT NULL,
-    current_month TEXT NOT NULL,
-    logs TEXT NOT NULL,
-    gate TEXT NOT NULL CHECK (gate IN ('open', 'closed')),
-    fingerprint TEXT NOT NULL,
-    config_json TEXT NOT NULL,
-    users INTEGER NOT NULL,
-    events INTEGER NOT NULL,
-    rows_read INTEGER NOT NULL,
-    rows_rejected INTEGER NOT NULL,
-    duplicates INTEGER NOT NULL,
-    started_by TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_month ON runs (current_month, created_at);
-CREATE TABLE IF NOT EXISTS checks (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    position INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    feature TEXT,
-    status TEXT NOT NULL,
-    value REAL,
-    reference REAL,
-    threshold REAL,
-    message TEXT NOT NULL,
-    PRIMARY KEY (run_id, position)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    run_id TEXT,
-    detail_json TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
-BEGIN SELECT RAISE(ABORT, 'runs are immutable; start a new run'); END;
-"""
+_SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -83,6 +39,7 @@ class RunRecord:
     logs: str
     gate: str
     fingerprint: str
+    inputs_fingerprint: str
     config: dict[str, Any]
     users: int
     events: int
@@ -180,7 +137,7 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
             ],
         )
         failed = [f"{c.name}:{c.feature}" if c.feature else c.name for c in checks if c.status == "fail"]
-        _audit(con, record.started_by, "run", record.run_id, {
+        append_audit(con, record.started_by, "run", record.run_id, {
             "reference_month": record.reference_month, "current_month": record.current_month,
             "logs": record.logs, "gate": record.gate, "failed": failed, "fingerprint": record.fingerprint,
         })
@@ -190,7 +147,8 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
         raise
 
 
-def _audit(con: sqlite3.Connection, actor: str, action: str, run_id: str | None, detail: dict[str, Any]) -> None:
+def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str | None, detail: dict[str, Any]) -> None:
+    """Append one row to the audit trail (inside the caller's transaction)."""
     con.execute(
         "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
         [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
@@ -228,11 +186,33 @@ def get_checks(state: str | Path, run_id: str) -> list[CheckResult]:
     return [CheckResult(*row) for row in rows]
 
 
-def read_audit(state: str | Path) -> list[dict[str, Any]]:
-    """Return the audit trail, oldest first."""
+def read_audit(
+    state: str | Path, action: str | None = None, run_id: str | None = None, actor: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the audit trail, oldest first, optionally filtered by action, run and actor."""
+    sql = "SELECT id, at, actor, action, run_id, detail_json FROM audit WHERE 1 = 1"
+    params: list[str] = []
+    for column, value in (("action", action), ("run_id", run_id), ("actor", actor)):
+        if value:
+            sql += f" AND {column} = ?"
+            params.append(value)
     with connect(state) as con:
-        rows = con.execute("SELECT id, at, actor, action, run_id, detail_json FROM audit ORDER BY id").fetchall()
-    return [{**dict(row), "detail": json.loads(row["detail_json"])} for row in rows]
+        rows = con.execute(sql + " ORDER BY id", params).fetchall()
+    return [{**{k: row[k] for k in ("id", "at", "actor", "action", "run_id")}, "detail": json.loads(row["detail_json"])}
+            for row in rows]
+
+
+@contextmanager
+def transaction(state: str | Path) -> Iterator[sqlite3.Connection]:
+    """A write transaction (BEGIN IMMEDIATE: writers queue instead of failing), committed on success."""
+    with connect(state) as con:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
 
 def run_path(state: str | Path, run_id: str) -> Path:
@@ -252,8 +232,31 @@ def _migrate(con: sqlite3.Connection) -> None:
         raise StateError(f"state database schema {version} is newer than this mlwatch ({SCHEMA_VERSION}); upgrade mlwatch")
     if version == SCHEMA_VERSION:
         return
-    con.executescript(_SCHEMA)
-    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
+            con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
+        for statement in _statements(_SCHEMA):
+            con.execute(statement)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split the schema into statements (triggers contain semicolons inside BEGIN ... END)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        if line.startswith("--") or not line.strip():
+            continue
+        current.append(line)
+        text = "\n".join(current)
+        if sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    return statements
 
 
 def read_summary(state: str | Path, run_id: str) -> dict[str, Any]:

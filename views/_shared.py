@@ -10,11 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from mlwatch import store
+from mlwatch.auth import ROLES, User
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
+from views import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
 PICKER_KEY = "run_picker"
+ACTING_KEY = "acting_user"  # written only by set_acting_user, from app.py
 
 
 def state_path() -> Path:
@@ -51,6 +54,11 @@ def report_html(state: str, run_id: str) -> str:
     return (store.run_path(state, run_id) / "report.html").read_text(encoding="utf-8")
 
 
+def run_record(run_id: str) -> store.RunRecord:
+    """The stored row of a run."""
+    return store.get_run(state_path(), run_id)
+
+
 def runs() -> list[store.RunRecord]:
     """Every stored run, newest first (read on each rerun: a scheduled run may have added one)."""
     return store.list_runs(state_path())
@@ -61,8 +69,19 @@ def select_run(run_id: str) -> None:
     st.session_state[RUN_KEY] = run_id
 
 
-def sidebar() -> None:
-    """Draw the run picker shared by every page."""
+def set_acting_user(user: User) -> None:
+    """Record who is using this session (app.py, after login)."""
+    st.session_state[ACTING_KEY] = user
+
+
+def acting_user() -> User | None:
+    """The user of this session; mlwatch functions check their role."""
+    return st.session_state.get(ACTING_KEY)
+
+
+def sidebar(user: User) -> None:
+    """Draw who is logged in and the run picker shared by every page."""
+    _user_box(user)
     try:
         records = runs()
     except MlwatchError as exc:
@@ -83,6 +102,20 @@ def sidebar() -> None:
         help="Runs are immutable; a rerun is a new run.",
     )
     st.sidebar.caption(f"State: `{state_path()}`")
+
+
+def _user_box(user: User) -> None:
+    if user.source == "demo":
+        st.warning("**Demo mode**: no account exists yet, so anyone on this machine may act as any role. "
+                   "Create accounts with `python -m mlwatch user add NAME --role ROLE` to require a login.",
+                   icon=":material/science:")
+        st.sidebar.selectbox("Act as (demo)", ROLES, index=ROLES.index(user.role), key=_auth.DEMO_ROLE_KEY)
+        return
+    st.sidebar.markdown(f"**{user.name}** · {user.role}")
+    if user.source == "sso":
+        st.sidebar.button("Log out", on_click=st.logout, key="logout")
+    else:
+        st.sidebar.button("Log out", on_click=_auth.log_out, key="logout")
 
 
 def _picked() -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from mlwatch.access import resolve_allowed_logs
 from mlwatch.charts import daily_events_figure
-from mlwatch.config import save_features
+from mlwatch.mapping import map_events
 from mlwatch.errors import MlwatchError
 from mlwatch.pipeline import run_monthly
 from mlwatch.report import labels_of, rejected_tables, vocabulary_table
@@ -51,7 +51,11 @@ def _vocabulary(run: dict) -> None:
     if not vocab["new"]:
         st.caption("No new event name this month.")
         return
-    _mapping_form(run)
+    user = _shared.acting_user()
+    if user and user.can("map"):
+        _mapping_form(run)
+    else:
+        st.caption("An approver can map the new event names to a feature here.")
 
 
 def _mapping_form(run: dict) -> None:
@@ -73,16 +77,14 @@ def _mapping_form(run: dict) -> None:
 
 def _apply_mapping(run: dict, choices: dict[str, str]) -> None:
     config = _shared.app_config()
-    mapping = {name: list(events) for name, events in config.features.items()}
-    for event, feature in choices.items():
-        if feature != UNMAPPED and event not in mapping[feature]:
-            mapping[feature].append(event)
+    user = _shared.acting_user()
+    additions = {event: feature for event, feature in choices.items() if feature != UNMAPPED}
     with st.status("Saving the mapping and running the checks again…", expanded=True) as status:
         try:
             logs = resolve_allowed_logs(run["logs"], config.logs.allowed_dirs())
-            new_config = save_features(_shared.config_path(), {k: tuple(v) for k, v in mapping.items()})
+            new_config = map_events(_shared.state_path(), _shared.config_path(), additions, user)
             result = run_monthly(logs, run["reference_month"], run["current_month"], new_config,
-                                 _shared.state_path(), started_by="dashboard", progress=st.write)
+                                 _shared.state_path(), progress=st.write, user=user)
         except MlwatchError as exc:
             status.update(label="The mapping could not be applied", state="error")
             st.error(f"{exc}")

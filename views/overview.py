@@ -10,10 +10,12 @@ from mlwatch.access import resolve_allowed_logs
 from mlwatch.errors import MlwatchError
 from mlwatch.pipeline import run_monthly
 from mlwatch.report import failed_checks, labels_of
+from mlwatch.signoff import gate_status
 from views import _shared
 
 GATE_STYLE = {
     "open": ("#1b7f3b", "GATE OPEN", "Every check passed: this month's prospect list may be used."),
+    "signed_off": ("#8a5a00", "SIGNED OFF", "Checks failed, but an approver accepted them (see Export): the list may be used."),
     "closed": ("#b3261e", "GATE CLOSED", "Do not use this month's prospect list until the failures below are fixed or an approver signs it off."),
 }
 
@@ -25,6 +27,9 @@ def _previous(month: str, back: int) -> str:
 
 
 def _start_run_form(expanded: bool) -> None:
+    user = _shared.acting_user()
+    if not (user and user.can("run")):
+        return
     config = _shared.app_config()
     today = date.today().strftime("%Y-%m")
     with st.expander("Start a new run", expanded=expanded, icon=":material/play_arrow:"):
@@ -44,8 +49,8 @@ def _start_run(logs: str, reference: str, current: str) -> None:
     with st.status("Running the monthly checks…", expanded=True) as status:
         try:
             path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
-            result = run_monthly(path, reference, current, config, _shared.state_path(), started_by="dashboard",
-                                 progress=st.write)
+            result = run_monthly(path, reference, current, config, _shared.state_path(),
+                                 progress=st.write, user=_shared.acting_user())
         except MlwatchError as exc:
             status.update(label="The run could not start", state="error")
             st.error(f"{exc}")
@@ -61,7 +66,7 @@ def _start_run(logs: str, reference: str, current: str) -> None:
 
 
 def _gate_banner(run: dict) -> None:
-    color, title, text = GATE_STYLE[run["gate"]]
+    color, title, text = GATE_STYLE[gate_status(_shared.state_path(), run["run_id"])]
     ref_label, cur_label = labels_of(run)
     st.markdown(
         f"<div data-testid='gate-status' style='background:{color};color:white;padding:1.2rem 1.5rem;"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit import config as streamlit_config
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -38,6 +39,7 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path |
             'path = "sample_logs"', f'path = "{SAMPLE_LOGS}"').replace(
             'allowed = ["sample_logs"]', f'allowed = ["{SAMPLE_LOGS}"]')
         config.write_text(text)
+        streamlit_config.set_option("server.address", "127.0.0.1")  # as .streamlit/config.toml sets it
         monkeypatch.setenv("MLWATCH_STATE", str(state))
         monkeypatch.setenv("MLWATCH_CONFIG", str(config))
         return config
@@ -53,11 +55,13 @@ def private_state(stored_runs: dict[str, object], tmp_path: Path) -> Path:
     return copy
 
 
-def open_page(page: str, run_id: str | None = None) -> AppTest:
-    """Run the app on ``page`` (a file under views/) with ``run_id`` selected."""
+def open_page(page: str, run_id: str | None = None, role: str | None = None) -> AppTest:
+    """Run the app on ``page`` (a file under views/) with ``run_id`` selected, in demo mode as ``role``."""
     at = AppTest.from_file(APP, default_timeout=120)
     if run_id:
         at.session_state["run_id"] = run_id
+    if role:
+        at.session_state["demo_role"] = role
     at.switch_page(f"views/{page}")
     at.run()
     assert not at.exception, at.exception

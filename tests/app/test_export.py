@@ -1,4 +1,4 @@
-"""Export page: the download exists only for an open gate, and carries the ranked list."""
+"""Export page: the download exists only for an open or signed-off run, with the ranked list and its groups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import io
 import pandas as pd
 
 from mlwatch import store
+from mlwatch.signoff import gate_status
 from tests.app.conftest import open_page
+
+REASON = "Login was renamed upstream; we accept vocabulary, zero_rate, drift and prediction_drift this month."
 
 
 def test_empty_state(app_env) -> None:
@@ -15,24 +18,44 @@ def test_empty_state(app_env) -> None:
     assert "No run yet" in open_page("export.py").info[0].value
 
 
-def test_closed_gate_has_no_download_and_says_why(app_env, stored_runs, downloads) -> None:
+def test_closed_gate_has_no_download_for_a_marketer_and_says_who_can_sign_off(app_env, stored_runs, downloads) -> None:
     app_env(stored_runs["state"])
-    at = open_page("export.py", stored_runs["closed"])
+    at = open_page("export.py", stored_runs["closed"], role="marketer")
     assert not at.get("download_button")
     assert "The download is blocked" in at.error[0].value
     assert any("Login count is 0 for 100%" in m.value for m in at.markdown)
+    assert any("An approver can review the failures" in i.value for i in at.info)
+    assert not at.get("text_area")  # no sign-off form for a marketer
     assert not any(name and name.startswith("prospects") for name in downloads)
 
 
-def test_open_gate_downloads_every_user_ranked(app_env, stored_runs, downloads) -> None:
+def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, stored_runs) -> None:
+    app_env(private_state)
+    at = open_page("export.py", stored_runs["closed"], role="approver")
+    at.text_area(key="signoff_reason").set_value("Looks fine to me.")
+    at.button[0].click().run()
+    assert any("naming the failed checks" in e.value for e in at.error)
+    assert gate_status(private_state, stored_runs["closed"]) == "closed"
+    at.text_area(key="signoff_reason").set_value(REASON)
+    at.button[0].click().run()
+    assert not at.exception
+    assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
+    assert "Signed off by **demo-approver**" in at.success[0].value
+    assert len(at.get("download_button")) == 1
+
+
+def test_open_gate_downloads_every_user_ranked_with_a_control_group(app_env, stored_runs, downloads) -> None:
     app_env(stored_runs["state"])
-    at = open_page("export.py", stored_runs["open"])
+    at = open_page("export.py", stored_runs["open"], role="marketer")
     assert len(at.get("download_button")) == 1
     run = store.get_run(stored_runs["state"], stored_runs["open"])
-    name = f"prospects-2026-04-{run.run_id}.csv"
-    frame = pd.read_csv(io.BytesIO(downloads[name]), dtype={"user_id": str})
+    frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
     assert len(frame) == run.users == 1591
-    assert list(frame.columns) == ["user_id", "predicted_purchases", "rank"]
+    assert list(frame.columns) == ["user_id", "predicted_purchases", "rank", "group"]
     assert frame["rank"].tolist() == list(range(1, 1592))
     assert frame["predicted_purchases"].is_monotonic_decreasing
+    assert (frame["group"] == "control").sum() == round(0.1 * 1591)  # the default 10% holdout
     assert len(at.dataframe[0].value) == 50
+    at.slider(key="export_share").set_value(0.2).run()
+    frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
+    assert len(frame) == round(0.2 * 1591)

@@ -1,0 +1,75 @@
+"""Login: required once an account exists; wrong passwords refused vaguely; sessions time out."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from mlwatch import store
+from mlwatch.auth import User, add_user
+from tests.app.conftest import APP
+
+PASSWORD = "correct horse battery"
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_without_accounts_the_app_runs_in_demo_mode_with_a_banner(app_env) -> None:
+    app_env()
+    at = _app()
+    assert "Demo mode" in at.warning[0].value
+    assert at.selectbox(key="demo_role").value == "approver"
+
+
+def test_with_an_account_login_is_required_and_works(app_env, tmp_path) -> None:
+    state = tmp_path / "state"
+    add_user(state, "mia", "marketer", PASSWORD)
+    app_env(state)
+    at = _app()
+    assert [t.value for t in at.title] == ["mlwatch"]  # only the login page is reachable
+    assert not at.get("download_button") and not any("Demo mode" in w.value for w in at.warning)
+    at.text_input(key="login_name").set_value("mia")
+    at.text_input(key="login_password").set_value("wrong password!")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong name or password."
+    at.text_input(key="login_name").set_value("nobody")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong name or password."  # the same words: no hint which was wrong
+    at.text_input(key="login_name").set_value("mia")
+    at.text_input(key="login_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert any("**mia** · marketer" in m.value for m in at.sidebar.markdown)
+    failures = store.read_audit(state, action="login_failed")
+    assert [f["actor"] for f in failures] == ["mia", "nobody"]
+    assert PASSWORD not in (state / "mlwatch.db").read_bytes().decode("latin-1")
+
+
+def test_an_idle_session_times_out(app_env, tmp_path) -> None:
+    state = tmp_path / "state"
+    add_user(state, "mia", "marketer", PASSWORD)
+    app_env(state)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["user"] = User("mia", "marketer")
+    at.session_state["last_seen"] = time.monotonic() - 31 * 60
+    at.run()
+    assert any("timed out" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["mlwatch"]
+
+
+def test_a_marketer_has_no_audit_page_and_no_mapping_form(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["demo_role"] = "marketer"
+    at.session_state["run_id"] = stored_runs["closed"]
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    assert not at.get("selectbox") or all(not s.key or not s.key.startswith("map_") for s in at.selectbox)
+    assert any("An approver can map" in c.value for c in at.caption)
