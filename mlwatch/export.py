@@ -7,6 +7,7 @@ share, the seed and the file's SHA-256.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import math
 import os
@@ -154,7 +155,8 @@ def to_csv(frame: pd.DataFrame, bom: bool = False) -> bytes:
     for column in safe.columns:
         if safe[column].dtype == object:
             safe[column] = safe[column].map(neutralise)
-    text = safe.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    # Every text cell quoted: a stray carriage return cannot split a row in a spreadsheet.
+    text = safe.to_csv(index=False, float_format="%.6f", lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
 
 

@@ -1,0 +1,170 @@
+"""Sign-off and export end to end: a closed run cannot leave the building unless an approver accepts it."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlwatch import store
+from mlwatch.auth import User
+from mlwatch.cli import main
+from mlwatch.config import AuthConfig, Config, load_config
+from mlwatch.errors import ExportBlocked, PermissionDenied, SignoffError
+from mlwatch.export import build_export, export_prospects, neutralise, select_prospects, to_csv
+from mlwatch.mapping import map_events
+from mlwatch.pipeline import run_monthly
+from mlwatch.signoff import active_signoff, gate_status, revoke, sign_off
+from tests.conftest import ROOT
+
+ANN, BOB, MIA = User("ann", "approver"), User("bob", "approver"), User("mia", "marketer")
+REASON = "The login event was renamed upstream; we accept vocabulary, zero_rate, drift and prediction_drift."
+RULES = AuthConfig()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    from tests.conftest import generate_events, write_jsonl
+
+    folder = tmp_path_factory.mktemp("logs")
+    rows = generate_events(("2026-03", "2026-04", "2026-05"), users=2000, seed=11, renamed_login=["2026-05"])
+    write_jsonl(folder / "events.jsonl", rows)
+    state = tmp_path_factory.mktemp("state")
+    closed = run_monthly(folder, "2026-03", "2026-05", Config(), state, started_by="carl")
+    opened = run_monthly(folder, "2026-03", "2026-04", Config(), state, started_by="carl")
+    assert closed.gate.status == "closed" and opened.gate.status == "open"
+    return {"state": state, "closed": closed.run_id, "open": opened.run_id, "logs": folder}
+
+
+@pytest.fixture
+def state(runs: dict[str, object], tmp_path: Path) -> Path:
+    copy = tmp_path / "state"
+    shutil.copytree(runs["state"], copy)  # type: ignore[arg-type]
+    return copy
+
+
+def test_a_marketer_cannot_export_a_closed_run_by_any_path(state: Path, runs, tmp_path: Path, capsys) -> None:
+    run_id = runs["closed"]
+    with pytest.raises(ExportBlocked):
+        export_prospects(state, run_id, MIA, tmp_path)
+    with pytest.raises(ExportBlocked):
+        build_export(state, run_id, ANN)  # not even an approver, before signing off
+    assert main(["export", "--run", run_id, "--out", str(tmp_path), "--state", str(state)]) == 1
+    assert "export refused" in capsys.readouterr().err
+    assert list(tmp_path.glob("*.csv")) == []
+    assert store.read_audit(state, action="export") == []
+
+
+def test_sign_off_opens_revoke_closes_and_a_rerun_needs_a_new_sign_off(state: Path, runs, tmp_path: Path) -> None:
+    run_id = runs["closed"]
+    with pytest.raises(PermissionDenied):
+        sign_off(state, run_id, MIA, REASON, RULES)
+    sign_off(state, run_id, ANN, REASON, RULES)
+    assert gate_status(state, run_id) == "signed_off"
+    result = export_prospects(state, run_id, MIA, tmp_path)
+    assert result.rows == store.get_run(state, run_id).users
+    revoke(state, run_id, BOB, "New information: the campaign does use logins.")
+    assert gate_status(state, run_id) == "closed"
+    with pytest.raises(ExportBlocked):
+        export_prospects(state, run_id, MIA, tmp_path)
+    rerun = run_monthly(runs["logs"], "2026-03", "2026-05", Config(), state, started_by="carl")
+    assert gate_status(state, rerun.run_id) == "closed" and active_signoff(state, rerun.run_id) is None
+    actions = [row["action"] for row in store.read_audit(state) if row["run_id"] in (run_id, rerun.run_id)]
+    assert actions == ["run", "signoff", "export", "revoke", "run"]
+
+
+@pytest.mark.parametrize(("reason", "message"), [
+    ("ok", "at least a sentence"),
+    ("We accept the vocabulary and zero_rate failures this month.", "not named: drift, prediction_drift"),
+])
+def test_the_reason_must_be_a_sentence_naming_every_failed_check(state: Path, runs, reason: str, message: str) -> None:
+    with pytest.raises(SignoffError, match=message):
+        sign_off(state, runs["closed"], ANN, reason, RULES)
+
+
+def test_four_eyes_the_starter_or_the_mapping_author_cannot_sign_off(state: Path, runs, tmp_path: Path) -> None:
+    with pytest.raises(SignoffError, match="four eyes"):
+        sign_off(state, runs["closed"], User("carl", "approver"), REASON, RULES)
+    sign_off(state, runs["closed"], User("carl", "approver"), REASON, AuthConfig(allow_self_signoff=True))
+    config_path = tmp_path / "mlwatch.toml"
+    shutil.copy(ROOT / "mlwatch.toml", config_path)
+    config = map_events(state, config_path, {"user_login_from_mobile": "login"}, ANN)  # login still half missing
+    mapped = run_monthly(runs["logs"], "2026-03", "2026-05", config, state, started_by="carl")
+    assert mapped.gate.status == "closed"
+    reason = "Half of the login events are mapped; we accept " + ", ".join(c.name for c in mapped.gate.failed) + " now."
+    with pytest.raises(SignoffError, match="four eyes: ann"):
+        sign_off(state, mapped.run_id, ANN, reason, RULES)
+    with pytest.raises(PermissionDenied):
+        map_events(state, config_path, {"x": "login"}, MIA)
+
+
+def test_a_run_signed_off_cannot_be_exported_once_its_logs_changed(state: Path, runs, tmp_path: Path) -> None:
+    sign_off(state, runs["closed"], ANN, REASON, RULES)
+    logs = Path(store.get_run(state, runs["closed"]).logs)
+    extra = logs / "late.jsonl"
+    extra.write_text('{"user_id": "u1", "event": "purchase", "timestamp": "2026-05-03T10:00:00Z"}\n')
+    try:
+        with pytest.raises(ExportBlocked, match="logs changed since this run was signed off"):
+            export_prospects(state, runs["closed"], MIA, tmp_path)
+    finally:
+        extra.unlink()
+    assert export_prospects(state, runs["closed"], MIA, tmp_path).rows > 0
+
+
+def test_export_file_name_checksum_and_audit_record(state: Path, runs, tmp_path: Path, capsys) -> None:
+    run_id = runs["open"]
+    assert main(["export", "--run", run_id, "--out", str(tmp_path), "--top", "100", "--holdout", "0.1",
+                 "--seed", "7", "--bom", "--state", str(state)]) == 0
+    path = tmp_path / f"prospects-2026-04-{run_id}.csv"
+    data = path.read_bytes()
+    assert data.startswith("\ufeff".encode())
+    frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"user_id": str})
+    assert len(frame) == 100 and (frame["group"] == "control").sum() == 10
+    record = store.read_audit(state, action="export")[-1]
+    assert record["detail"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["detail"]["seed"] == 7 and record["detail"]["holdout"] == 0.1 and record["detail"]["rows"] == 100
+    assert not list(tmp_path.glob(".*.part"))  # written atomically
+
+
+def _ranked(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "predicted_purchases": list(range(n, 0, -1)),
+                         "rank": list(range(1, n + 1))})
+
+
+@pytest.mark.parametrize(("top", "share", "expected"), [(100, None, 100), (5000, None, 1234), (None, 0.2, 247), (None, 1.0, 1234)])
+def test_exact_row_counts_for_top_and_top_share(top, share, expected) -> None:
+    assert len(select_prospects(_ranked(1234), top=top, top_share=share)) == expected
+
+
+@pytest.mark.parametrize(("rows", "holdout"), [(1234, 0.1), (999, 0.15), (37, 0.3), (10, 0.05), (1000, 0.5)])
+def test_control_share_is_within_one_row_and_spread_over_deciles(rows: int, holdout: float) -> None:
+    chosen = select_prospects(_ranked(rows), holdout=holdout, seed=3, salt="run")
+    control = chosen["group"] == "control"
+    assert abs(control.sum() - holdout * rows) <= 1
+    if rows >= 1000:
+        per_decile = control.groupby(pd.qcut(chosen["rank"], 10, labels=False)).mean()
+        assert per_decile.between(holdout - 0.02, holdout + 0.02).all()
+
+
+def test_the_same_seed_gives_the_same_groups_and_another_seed_others() -> None:
+    first = select_prospects(_ranked(500), holdout=0.2, seed=1, salt="run-a")
+    assert first.equals(select_prospects(_ranked(500), holdout=0.2, seed=1, salt="run-a"))
+    assert not first.equals(select_prospects(_ranked(500), holdout=0.2, seed=2, salt="run-a"))
+
+
+def test_injection_prone_cells_are_neutralised() -> None:
+    frame = pd.DataFrame({"user_id": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"],
+                          "predicted_purchases": [1.0] * 8})
+    rows = list(csv.reader(io.StringIO(to_csv(frame).decode("utf-8"))))[1:]
+    assert [r[0] for r in rows] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "ok", "a=b"]
+    assert neutralise(-1.5) == -1.5  # numbers stay numbers
+
+
+def test_shipped_config_rules_apply_to_signoff() -> None:
+    rules = load_config(ROOT / "mlwatch.toml").auth
+    assert rules.allow_self_signoff is False and rules.min_reason_length == 30
