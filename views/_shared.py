@@ -134,6 +134,15 @@ def current_run() -> dict[str, Any] | None:
         return None
 
 
+def page_run(title: str) -> dict[str, Any] | None:
+    """Draw a page's title and return the selected run, or show the empty state and return None."""
+    st.title(title)
+    run = current_run()
+    if run is None:
+        empty_state()
+    return run
+
+
 def empty_state() -> None:
     """The friendly message shown when there is no run yet."""
     st.info(

@@ -95,10 +95,8 @@ def _apply_mapping(run: dict, choices: dict[str, str]) -> None:
 
 
 def render() -> None:
-    st.title("Data")
-    run = _shared.current_run()
+    run = _shared.page_run("Data")
     if run is None:
-        _shared.empty_state()
         return
     _ingest(run)
     _volume(run)

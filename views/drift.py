@@ -60,10 +60,8 @@ def _evidently(run: dict) -> None:
 
 
 def render() -> None:
-    st.title("Drift")
-    run = _shared.current_run()
+    run = _shared.page_run("Drift")
     if run is None:
-        _shared.empty_state()
         return
     _rates(run)
     _features(run)

@@ -82,10 +82,8 @@ def _signed_off(state: str, run: dict) -> None:
 
 
 def render() -> None:
-    st.title("Export")
-    run = _shared.current_run()
+    run = _shared.page_run("Export")
     if run is None:
-        _shared.empty_state()
         return
     state = str(_shared.state_path())
     prospects = prospect_list(state, run["run_id"])

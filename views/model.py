@@ -22,10 +22,8 @@ def _metrics(title: str, figures: dict | None, empty: str) -> None:
 
 
 def render() -> None:
-    st.title("Model")
-    run = _shared.current_run()
+    run = _shared.page_run("Model")
     if run is None:
-        _shared.empty_state()
         return
     model = run["model"]
     ref_label, cur_label = labels_of(run)
