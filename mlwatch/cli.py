@@ -125,15 +125,10 @@ def _run(args: argparse.Namespace) -> int:
     result = run_monthly(args.logs, args.reference, args.current, config, store.state_dir(args.state),
                          started_by=f"cli:{_shell_user()}")
     if args.json:
-        print(json.dumps(_contract_json(result)))
+        print(json.dumps(result.summary))  # DESIGN.md's keys, then the detail the dashboard uses
     else:
         print(_summary_text(result))
     return EXIT_OPEN if result.gate.is_open else EXIT_CLOSED
-
-
-def _contract_json(result: RunResult) -> dict[str, object]:
-    """The stored summary: DESIGN.md's keys first, then the detail the dashboard uses."""
-    return result.summary
 
 
 def _summary_text(result: RunResult) -> str:

@@ -40,11 +40,6 @@ class ExportResult:
     seed: int
 
 
-def export_allowed(state: str | Path, run_id: str) -> bool:
-    """True when the run's list may leave the building: its gate is open or it is signed off."""
-    return gate_status(state, run_id) != CLOSED
-
-
 def prospect_list(state: str | Path, run_id: str) -> pd.DataFrame:
     """Return the run's ranked prospects (``user_id``, ``predicted_purchases``, ``rank``), for preview."""
     features = store.read_features(state, run_id, "current")

@@ -166,5 +166,3 @@ def check_label(check: dict[str, Any]) -> str:
     name = check["name"].replace("_", " ")
     return f"{name} · {check['feature']}" if check["feature"] else name
 
-
-PERCENT_COLUMNS = {"format": "%.1f%%"}
