@@ -134,8 +134,14 @@ def test_data_page_shows_events_per_day_and_offers_the_mapping_fix(server: str, 
     page.goto(f"{server}/data")
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot .gtitle").first.text_content() == "Events per day"
-    page.get_by_text("user_login_from_mobile").first.wait_for(timeout=10_000)
-    assert page.get_by_role("button", name="Save mapping and re-run").count() == 1
+    form = page.get_by_test_id("stForm")
+    form.wait_for(timeout=30_000)
+    # The mapping form offers each new event name with its likely feature pre-selected.
+    assert "user_login_from_mobile" in form.inner_text()
+    assert "user_login_from_pc" in form.inner_text()
+    choices = [box.input_value() for box in form.get_by_role("combobox").all()]
+    assert choices == ["login", "login"], choices
+    assert form.get_by_role("button", name="Save mapping and re-run").count() == 1
     _shot(page, "data")
 
 
