@@ -176,7 +176,7 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, obje
 
 def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the months that have at least one valid event, in order."""
-    rows = con.execute("SELECT DISTINCT strftime(ts, '%Y-%m') AS m FROM events ORDER BY m").fetchall()
+    rows = con.execute("SELECT DISTINCT strftime(date_trunc('month', ts), '%Y-%m') AS m FROM (SELECT DISTINCT date_trunc('month', ts) AS ts FROM events) ORDER BY m").fetchall()
     return [row[0] for row in rows]
 
 

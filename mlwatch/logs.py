@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mlwatch.config import Columns
@@ -37,6 +38,10 @@ REASONS = (
 # Epoch numbers at or above this are milliseconds (1e11 s would be the year 5138).
 _MS_THRESHOLD = 100_000_000_000
 _MAX_EPOCH_S = 7_258_118_400  # 2200-01-01
+_EVENTS_SCHEMA = (
+    "user_id VARCHAR, event VARCHAR, ts TIMESTAMP, event_id VARCHAR, file VARCHAR, line BIGINT, "
+    "reason VARCHAR, raw VARCHAR"
+)
 
 
 @dataclass(frozen=True)
@@ -113,46 +118,21 @@ def read_events(
         InputError: no readable file, a file without a required column, or no valid event.
     """
     files = find_log_files(source)
-    parts = [part for part in _staging_parts(con, files, columns) if part]
-    if not parts:
-        raise InputError(f"{source}: every log file is empty; check the path and the export job")
-    staged = " UNION ALL ".join(parts)
-    ts_expr = _timestamp_sql("ts_raw", columns.timestamp_format)
-    _execute(con, files, f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        WITH parsed AS (
-            SELECT file, line, reason, raw,
-                   nullif(trim(user_id), '') AS user_id,
-                   nullif(trim(event), '') AS event,
-                   nullif(trim(ts_raw), '') AS ts_raw,
-                   nullif(trim(event_id), '') AS event_id
-            FROM ({staged})
-        ), timed AS (SELECT *, {ts_expr} AS ts FROM parsed)
-        SELECT file, line, user_id, event, ts, event_id, ts_raw IS NOT NULL AS has_ts,
-               coalesce(reason,
-                        CASE WHEN user_id IS NULL THEN 'missing_user_id'
-                             WHEN event IS NULL THEN 'missing_event'
-                             WHEN ts_raw IS NULL THEN 'missing_timestamp'
-                             WHEN ts IS NULL THEN 'bad_timestamp' END) AS reason,
-               raw
-        FROM timed
-    """)
+    # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
+    # so the events are never copied (at tens of millions of rows a copy doubles the memory).
+    con.execute(f"CREATE OR REPLACE TABLE events ({_EVENTS_SCHEMA})")
+    for part in _staging_parts(files, columns):
+        _execute(con, files, f"INSERT INTO events {_validated(part, columns)}")
     _check_fields_present(con, files, columns)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE rejected AS
-        SELECT file, line, reason, coalesce(raw, '') AS text FROM staged WHERE reason IS NOT NULL
+        SELECT file, line, reason, coalesce(raw, '') AS text FROM events WHERE reason IS NOT NULL
     """)
-    con.execute("""
-        CREATE OR REPLACE TABLE events AS
-        SELECT user_id, event, ts, event_id, file,
-               event_id IS NOT NULL AND row_number() OVER (
-                   PARTITION BY event_id ORDER BY ts, file, line) > 1 AS is_duplicate
-        FROM staged WHERE reason IS NULL
-    """)
+    _find_duplicates(con)
     report = _summarise(con, sample_size)
-    con.execute("DELETE FROM events WHERE is_duplicate")
-    con.execute("ALTER TABLE events DROP COLUMN is_duplicate")
-    con.execute("DROP TABLE staged")
+    con.execute("DELETE FROM events WHERE reason IS NOT NULL OR rowid IN (SELECT row FROM duplicate_rows)")
+    for column in ("line", "reason", "raw"):
+        con.execute(f"ALTER TABLE events DROP COLUMN {column}")
     if report.rows_read == 0:
         raise InputError(f"{source}: every log file is empty; check the path and the export job")
     if fetch_value(con, "SELECT count(*) FROM events") == 0:
@@ -163,13 +143,63 @@ def read_events(
     return report
 
 
-def _staging_parts(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> list[str]:
+def _validated(source_sql: str, columns: Columns) -> str:
+    """Wrap a staging query: trim the fields, parse the timestamp, and give each bad row its reason."""
+    return f"""
+        WITH parsed AS (
+            SELECT file, line, reason, raw, ts_value,
+                   nullif(trim(user_id), '') AS user_id,
+                   nullif(trim(event), '') AS event,
+                   nullif(trim(ts_text), '') AS ts_text,
+                   nullif(trim(event_id), '') AS event_id
+            FROM ({source_sql})
+        ), timed AS (
+            SELECT *, CASE WHEN ts_value IS NOT NULL THEN ts_value
+                           ELSE {_timestamp_sql("ts_text", columns.timestamp_format)} END AS ts
+            FROM parsed
+        )
+        SELECT user_id, event, ts, event_id, file, line,
+               coalesce(reason,
+                        CASE WHEN user_id IS NULL THEN 'missing_user_id'
+                             WHEN event IS NULL THEN 'missing_event'
+                             WHEN ts_value IS NULL AND ts_text IS NULL THEN 'missing_timestamp'
+                             WHEN ts IS NULL THEN 'bad_timestamp' END) AS reason,
+               raw
+        FROM timed
+    """
+
+
+def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    """Put in ``duplicate_rows`` every valid row whose ``event_id`` an earlier row already has.
+
+    Grouping on a 64-bit hash of the id finds the few candidate ids cheaply; the exact
+    comparison of the ids (and the choice of the first row) runs on those candidates only.
+    """
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE duplicate_candidates AS
+        SELECT hash(event_id) AS h FROM events WHERE reason IS NULL AND event_id IS NOT NULL
+        GROUP BY h HAVING count(*) > 1
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE duplicate_rows AS
+        SELECT row, ts FROM (
+            SELECT rowid AS row, ts,
+                   row_number() OVER (PARTITION BY event_id ORDER BY ts, file, line) AS position
+            FROM events
+            WHERE reason IS NULL AND event_id IS NOT NULL
+              AND hash(event_id) IN (SELECT h FROM duplicate_candidates)
+        ) WHERE position > 1
+    """)
+
+
+def _staging_parts(files: list[Path], columns: Columns) -> list[str]:
+    """Return the staging queries to insert in order, each giving the columns of ``_STAGED``."""
     json_files = [str(p) for p in files if _format_of(p) == "json"]
     csv_files = [p for p in files if _format_of(p) == "csv"]
     parquet_files = [p for p in files if _format_of(p) == "parquet"]
     parts = [_json_sql(json_files, columns)] if json_files else []
-    parts += _csv_parts(con, csv_files, columns)
-    parts += [_parquet_sql(path, columns) for path in parquet_files if _parquet_has_rows(path, columns)]
+    parts += _csv_parts(csv_files, columns)
+    parts += _parquet_parts(parquet_files, columns)
     return parts
 
 
@@ -181,7 +211,7 @@ def _json_sql(files: list[str], columns: Columns) -> str:
         SELECT filename AS file, NULL::BIGINT AS line,
                CASE WHEN NOT ok THEN 'invalid_json' END AS reason,
                CASE WHEN NOT ok THEN text END AS raw,
-               f[1] AS user_id, f[2] AS event, f[3] AS ts_raw, f[4] AS event_id
+               f[1] AS user_id, f[2] AS event, f[3] AS ts_text, NULL::TIMESTAMP AS ts_value, f[4] AS event_id
         FROM (
             SELECT filename, text, ok,
                    json_extract_string(CASE WHEN ok THEN text END, {sql_list(paths)}) AS f
@@ -197,7 +227,7 @@ def _json_sql(files: list[str], columns: Columns) -> str:
     """
 
 
-def _csv_parts(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> list[str]:
+def _csv_parts(files: list[Path], columns: Columns) -> list[str]:
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in files:
         header = _csv_header(path)
@@ -210,62 +240,95 @@ def _csv_parts(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Colum
                 "set [columns] in the config to the names used in the file"
             )
         groups.setdefault(tuple(header), []).append(str(path))
-    return [_csv_group_sql(con, index, header, paths, columns) for index, (header, paths) in enumerate(groups.items())]
+    parts = []
+    for index, (header, paths) in enumerate(groups.items()):
+        parts += _csv_group_sql(index, header, paths, columns)
+    return parts
 
 
-def _csv_group_sql(
-    con: duckdb.DuckDBPyConnection, index: int, header: tuple[str, ...], files: list[str], columns: Columns
-) -> str:
+def _csv_group_sql(index: int, header: tuple[str, ...], files: list[str], columns: Columns) -> list[str]:
+    """The rows of one group of CSV files with the same header, then the lines DuckDB's reader rejected.
+
+    The second query reads the rejects table that the first one fills, so they run in this order.
+    """
     spec = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
-    table = f"csv_{index}"
-    rejects = f"csv_rejects_{index}"
-    scans = f"csv_scans_{index}"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(
+    rejects, scans = f"csv_rejects_{index}", f"csv_scans_{index}"
+    event_id = f"{quote_ident(columns.event_id)}" if columns.event_id in header else "NULL::VARCHAR"
+    rows = f"""
+        SELECT filename AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
+               {quote_ident(columns.user_id)} AS user_id, {quote_ident(columns.event)} AS event,
+               {quote_ident(columns.timestamp)} AS ts_text, NULL::TIMESTAMP AS ts_value, {event_id} AS event_id
+        FROM read_csv(
             {sql_list(files)}, columns = {spec}, header = true, delim = ',', quote = '"', escape = '"',
             auto_detect = false, filename = true, store_rejects = true,
             rejects_table = '{rejects}', rejects_scan = '{scans}', max_line_size = 10000000)
-    """)
-    event_id = f"{quote_ident(columns.event_id)}" if columns.event_id in header else "NULL::VARCHAR"
-    return f"""
-        SELECT filename AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
-               {quote_ident(columns.user_id)} AS user_id, {quote_ident(columns.event)} AS event,
-               {quote_ident(columns.timestamp)} AS ts_raw, {event_id} AS event_id
-        FROM {table}
-        UNION ALL
-        SELECT s.file_path, min(e.line)::BIGINT, 'invalid_csv', min(e.csv_line), NULL, NULL, NULL, NULL
+    """
+    rejected = f"""
+        SELECT s.file_path AS file, min(e.line)::BIGINT AS line, 'invalid_csv' AS reason, min(e.csv_line) AS raw,
+               NULL AS user_id, NULL AS event, NULL AS ts_text, NULL::TIMESTAMP AS ts_value, NULL AS event_id
         FROM {rejects} e JOIN {scans} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
         GROUP BY s.file_path, e.scan_id, e.file_id, e.line
     """
+    return [rows, rejected]
 
 
-def _parquet_sql(path: Path, columns: Columns) -> str:
-    names = set(pq.read_schema(path).names)
-    event_id = (
-        f"CAST({quote_ident(columns.event_id)} AS VARCHAR)" if columns.event_id in names else "NULL::VARCHAR"
-    )
+def _parquet_parts(files: list[Path], columns: Columns) -> list[str]:
+    """One query per group of Parquet files with the same columns and timestamp type."""
+    groups: dict[tuple[bool, str], list[str]] = {}
+    for path in files:
+        schema = _parquet_schema(path, columns)
+        if schema is None:
+            continue  # no row
+        names, ts_type = schema
+        groups.setdefault((columns.event_id in names, ts_type), []).append(str(path))
+    return [_parquet_sql(paths, columns, has_id, ts_type) for (has_id, ts_type), paths in groups.items()]
+
+
+def _parquet_sql(files: list[str], columns: Columns, has_event_id: bool, ts_type: str) -> str:
+    event_id = f"CAST({quote_ident(columns.event_id)} AS VARCHAR)" if has_event_id else "NULL::VARCHAR"
+    column = quote_ident(columns.timestamp)
+    # A native timestamp is used as it is (no offset means UTC); numbers are epochs; text is parsed.
+    if ts_type == "timestamptz":
+        ts_text, ts_value = "NULL::VARCHAR", f"{column} AT TIME ZONE 'UTC'"
+    elif ts_type in ("timestamp", "date"):
+        ts_text, ts_value = "NULL::VARCHAR", f"CAST({column} AS TIMESTAMP)"
+    else:
+        ts_text, ts_value = f"CAST({column} AS VARCHAR)", "NULL::TIMESTAMP"
     return f"""
-        SELECT {quote_literal(str(path))} AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
+        SELECT filename AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
                CAST({quote_ident(columns.user_id)} AS VARCHAR) AS user_id,
                CAST({quote_ident(columns.event)} AS VARCHAR) AS event,
-               CAST({quote_ident(columns.timestamp)} AS VARCHAR) AS ts_raw, {event_id} AS event_id
-        FROM read_parquet({quote_literal(str(path))})
+               {ts_text} AS ts_text, {ts_value} AS ts_value, {event_id} AS event_id
+        FROM read_parquet({sql_list(files)}, filename = true)
     """
 
 
-def _parquet_has_rows(path: Path, columns: Columns) -> bool:
+def _parquet_schema(path: Path, columns: Columns) -> tuple[set[str], str] | None:
+    """Return a Parquet file's column names and the kind of its timestamp column, or None when it has no row.
+
+    Raises:
+        InputError: the file is not Parquet, or a required column is missing.
+    """
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise InputError(f"{path}: not a readable Parquet file ({exc}); re-export it") from exc
-    names = set(parquet.schema_arrow.names)
+    schema = parquet.schema_arrow
+    names = set(schema.names)
     missing = [c for c in (columns.user_id, columns.event, columns.timestamp) if c not in names]
     if missing:
         raise InputError(
             f"{path}: Parquet file has no column {missing[0]!r} (found: {', '.join(sorted(names))}); "
             "set [columns] in the config to the names used in the file"
         )
-    return parquet.metadata.num_rows > 0
+    if parquet.metadata.num_rows == 0:
+        return None
+    kind = schema.field(columns.timestamp).type
+    if pa.types.is_timestamp(kind):
+        return names, "timestamptz" if kind.tz else "timestamp"
+    if pa.types.is_date(kind):
+        return names, "date"
+    return names, "text"
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -298,8 +361,9 @@ def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], col
         return
     objects, users, events, stamps = fetch_row(
         con,
-        """SELECT count(*), count(user_id), count(event), count(*) FILTER (WHERE has_ts)
-           FROM staged WHERE reason IS DISTINCT FROM 'invalid_json' AND file IN (SELECT unnest(?::VARCHAR[]))""",
+        """SELECT count(*), count(user_id), count(event),
+                  count(*) FILTER (WHERE ts IS NOT NULL OR reason = 'bad_timestamp')
+           FROM events WHERE reason IS DISTINCT FROM 'invalid_json' AND file IN (SELECT unnest(?::VARCHAR[]))""",
         [json_files],
     )
     if objects == 0:
@@ -313,12 +377,12 @@ def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], col
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport:
-    rows_read = int(fetch_value(con, "SELECT count(*) FROM staged"))
+    rows_read = int(fetch_value(con, "SELECT count(*) FROM events"))
     by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall())
-    rows_by_file = dict(con.execute("SELECT file, count(*) FROM staged GROUP BY file ORDER BY file").fetchall())
+    rows_by_file = dict(con.execute("SELECT file, count(*) FROM events GROUP BY file ORDER BY file").fetchall())
     rejected_by_file = dict(con.execute("SELECT file, count(*) FROM rejected GROUP BY file ORDER BY file").fetchall())
     dup_rows = con.execute(
-        "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM events WHERE is_duplicate GROUP BY month ORDER BY month"
+        "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM duplicate_rows GROUP BY month ORDER BY month"
     ).fetchall()
     sample = con.execute(
         """SELECT file, line, reason, text FROM rejected
