@@ -79,6 +79,23 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """DuckDB's resources: beyond ``memory_limit`` it spills to ``temp_directory`` instead of failing."""
+
+    memory_limit: str = "2GB"
+    threads: int | None = None  # None: every core
+    temp_directory: str | None = None  # None: <state>/tmp
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Evidently scores a seeded uniform sample of each month's users (exact rates come from DuckDB)."""
+
+    sample_size: int = 200_000  # 0: score every user
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
 
@@ -89,6 +106,8 @@ class Config:
     feature_checks: dict[str, dict[str, float]] = field(default_factory=dict)
     logs: LogsConfig = field(default_factory=lambda: LogsConfig())
     auth: AuthConfig = field(default_factory=AuthConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
     source: str | None = None
 
     def threshold(self, key: str, feature: str | None = None) -> float:
@@ -114,6 +133,8 @@ class Config:
             "checks": checks,
             "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
             "auth": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None},
+            "engine": {k: v for k, v in asdict(self.engine).items() if v is not None},
+            "drift": asdict(self.drift),
         }
 
     def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:
@@ -147,7 +168,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth"}, source, "")
+    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift"}, source, "")
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
@@ -160,7 +181,41 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
     logs = _parse_logs(_table(data, "logs", source), source)
     auth = _parse_auth(_table(data, "auth", source), source)
-    return Config(columns, features, target, checks, feature_checks, logs, auth, source)
+    engine = _parse_engine(_table(data, "engine", source), source)
+    drift = _parse_drift(_table(data, "drift", source), source)
+    return Config(columns, features, target, checks, feature_checks, logs, auth, engine, drift, source)
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def _parse_engine(table: dict[str, Any], source: str) -> EngineConfig:
+    _reject_unknown(table, set(EngineConfig.__dataclass_fields__), source, "engine.")
+    values: dict[str, Any] = {}
+    if "memory_limit" in table:
+        limit = _string(table["memory_limit"], source, "engine.memory_limit")
+        if not _MEMORY.match(limit):
+            raise ConfigError(f'{source}: engine.memory_limit must be a size such as "2GB" or "512MB", not {limit!r}')
+        values["memory_limit"] = limit.strip()
+    if "threads" in table:
+        values["threads"] = _whole(table["threads"], source, "engine.threads", minimum=1)
+    if "temp_directory" in table:
+        values["temp_directory"] = _string(table["temp_directory"], source, "engine.temp_directory") or None
+    return EngineConfig(**values)
+
+
+def _parse_drift(table: dict[str, Any], source: str) -> DriftConfig:
+    _reject_unknown(table, set(DriftConfig.__dataclass_fields__), source, "drift.")
+    values = {key: _whole(value, source, f"drift.{key}", minimum=0) for key, value in table.items()}
+    if 0 < values.get("sample_size", DriftConfig.sample_size) < 1000:
+        raise ConfigError(f"{source}: drift.sample_size must be 0 (every user) or at least 1000")
+    return DriftConfig(**values)
+
+
+def _whole(value: Any, source: str, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{source}: {key} must be a whole number of at least {minimum}")
+    return value
 
 
 def _parse_auth(table: dict[str, Any], source: str) -> AuthConfig:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import duckdb
 
 
-def connect(memory_limit: str | None = None, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    memory_limit: str | None = None, temp_directory: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB session in UTC that never downloads extensions.
 
     Args:
         memory_limit: DuckDB's memory limit (e.g. "4GB"); beyond it DuckDB spills to disk.
         temp_directory: where DuckDB spills.
+        threads: worker threads (default: one per core).
     """
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": True}
     con = duckdb.connect(":memory:", config=config)
@@ -19,6 +22,8 @@ def connect(memory_limit: str | None = None, temp_directory: str | None = None) 
         con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
     if temp_directory:
         con.execute(f"SET temp_directory = {quote_literal(temp_directory)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
     return con
 
 

@@ -28,17 +28,17 @@ class TrainedModel:
 def train_model(reference: pd.DataFrame, features: list[str]) -> TrainedModel:
     """Fit a Poisson gradient-boosting regressor of ``target`` on the features.
 
-    A fifth of the users is held out to report R2, MAE and top-10% precision
-    of a model fitted on the rest; the returned model is then refitted on all rows.
+    A fifth of the users is held out to report R2, MAE and top-10% precision;
+    the model fitted on the other four fifths is the one used (refitting on
+    every row would double the training time for no visible gain in ranking).
     """
     x, y = reference[features].to_numpy(dtype="float64"), reference["target"].to_numpy(dtype="float64")
-    validation: dict[str, float | None] = {"r2": None, "mae": None, "precision_top10": None}
-    if len(reference) >= 50:
-        x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=SEED)
-        held_out = _estimator().fit(x_fit, y_fit)
-        validation = evaluate_predictions(y_val, held_out.predict(x_val))
-    estimator = _estimator().fit(x, y)
-    return TrainedModel(estimator, tuple(features), len(reference), validation)
+    if len(reference) < 50:
+        validation: dict[str, float | None] = {"r2": None, "mae": None, "precision_top10": None}
+        return TrainedModel(_estimator().fit(x, y), tuple(features), len(reference), validation)
+    x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=SEED)
+    estimator = _estimator().fit(x_fit, y_fit)
+    return TrainedModel(estimator, tuple(features), len(y_fit), evaluate_predictions(y_val, estimator.predict(x_val)))
 
 
 def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:

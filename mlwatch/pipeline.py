@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from mlwatch.features import (
     summarise_features,
 )
 from mlwatch.gate import GateDecision, evaluate_gate
+from mlwatch.histograms import run_histograms
 from mlwatch.logs import IngestReport, find_log_files, read_events
 from mlwatch.model import TrainedModel, evaluate_predictions, predict, train_model
 from mlwatch.vocabulary import VocabularyDiff, diff_vocabulary, event_counts
@@ -84,16 +86,38 @@ def run_monthly(
     parse_month(current)
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
-    con = db.connect()
+    engine = config.engine
+    temp = Path(engine.temp_directory) if engine.temp_directory else store.state_dir(state) / "tmp"
+    con = db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
     try:
-        return _run(con, str(logs), reference, current, config, state, started_by, progress or _silent)
+        return _run(con, str(logs), reference, current, config, state, started_by, _Stages(progress or _silent))
     finally:
         con.close()
 
 
+class _Stages:
+    """Reports each stage as it starts and times it (the timings go into the run summary)."""
+
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        self._progress = progress
+        self._stage: str | None = None
+        self._started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str) -> None:
+        self.finish()
+        self._stage, self._started = stage, time.perf_counter()
+        self._progress(stage)
+
+    def finish(self) -> None:
+        if self._stage is not None:
+            self.seconds[self._stage] = round(time.perf_counter() - self._started, 3)
+            self._stage = None
+
+
 def _run(
     con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, config: Config,
-    state: str | Path, started_by: str, progress: Callable[[str], None],
+    state: str | Path, started_by: str, progress: _Stages,
 ) -> RunResult:
     progress("Reading the logs")
     ingest = read_events(con, logs, config.columns)
@@ -116,12 +140,13 @@ def _run(
     vocab = diff_vocabulary(event_counts(con, reference), event_counts(con, current), config.features)
     thresholds = {name: config.threshold("drift", name) for name in names}
     thresholds["prediction"] = config.threshold("prediction_drift")
-    drift = compute_drift(ref, cur, [*names, "prediction"], thresholds)
+    drift = compute_drift(ref, cur, [*names, "prediction"], thresholds, config.drift.sample_size, config.drift.seed)
     labels = ck.MonthLabels.of(reference, current)
     results = _checks(config, ingest, stats, activity, vocab, drift, labels, months)
     gate = evaluate_gate(results)
     run_id = store.new_run_id(current)
     summary = _summary(run_id, logs, months, gate, results, vocab, ingest, stats, activity, drift, model, cur, config)
+    summary["histograms"] = run_histograms(ref, cur, names)
     summary["inputs_fingerprint"] = input_fingerprint(logs, config.to_dict())
     summary["fingerprint"] = _fingerprint(summary["inputs_fingerprint"], results, summary)
     record = store.RunRecord(
@@ -138,6 +163,8 @@ def _run(
         (folder / "report.html").write_text(drift.html, encoding="utf-8")
         (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
         joblib.dump(model, folder / "model.joblib")
+        progress.finish()
+        summary["seconds"] = progress.seconds  # each stage's wall time (storing: up to this file)
         (folder / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
     progress("Storing the run")
@@ -222,7 +249,7 @@ def _summary(
             },
         },
         "volume": activity,
-        "drift": {"method": drift.method, "scores": drift.scores},
+        "drift": {"method": drift.method, "scores": drift.scores, "sample": drift.sample},
         "model": {
             "kind": "HistGradientBoostingRegressor(loss='poisson')",
             "target": config.target,

@@ -102,3 +102,16 @@ def rejected_tables(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame
     ).sort_values(["rejected", "file"], ascending=[False, True])
     sample = pd.DataFrame(ingest["rejected_sample"], columns=["file", "line", "reason", "text"])
     return by_reason, by_file, sample
+
+
+def drift_sample_text(summary: dict[str, Any]) -> str:
+    """Say which users Evidently's drift scores were computed on (every user, or a seeded sample)."""
+    sample = summary.get("drift", {}).get("sample")
+    if not sample:
+        return "Drift scores: Evidently on every user of both months."
+    ref, cur = sample["reference"], sample["current"]
+    if ref["scored"] == ref["users"] and cur["scored"] == cur["users"]:
+        return "Drift scores: Evidently on every user of both months; zero and missing rates are exact."
+    return (f"Drift scores: Evidently on a seeded uniform sample ({ref['scored']:,} of {ref['users']:,} users in the "
+            f"reference month, {cur['scored']:,} of {cur['users']:,} in the current month); zero and missing rates "
+            "and the statistics below are exact, over every user.")

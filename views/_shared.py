@@ -13,6 +13,7 @@ from mlwatch import store
 from mlwatch.auth import ROLES, User
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
+from mlwatch.histograms import run_histograms
 from views import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
@@ -46,6 +47,16 @@ def summary(state: str, run_id: str) -> dict[str, Any]:
 def features(state: str, run_id: str, month: str) -> pd.DataFrame:
     """A run's per-user feature table (``reference`` or ``current``)."""
     return store.read_features(state, run_id, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def histograms(state: str, run_id: str) -> dict[str, Any]:
+    """A run's histograms: stored in its summary; computed once from its feature tables for older runs."""
+    run = summary(state, run_id)
+    if run.get("histograms"):
+        return run["histograms"]
+    reference, current = features(state, run_id, "reference"), features(state, run_id, "current")
+    return run_histograms(reference, current, run["features"]["names"])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

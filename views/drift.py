@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mlwatch.charts import histogram_figure
-from mlwatch.report import drift_table, labels_of, rate_table, stats_table
+from mlwatch.report import drift_sample_text, drift_table, labels_of, rate_table, stats_table
 from views import _shared
 
 STATUS_ICON = {"pass": ":material/check_circle:", "warn": ":material/warning:", "fail": ":material/cancel:"}
@@ -33,17 +33,15 @@ def _rates(run: dict) -> None:
 
 
 def _features(run: dict) -> None:
-    state = str(_shared.state_path())
-    reference = _shared.features(state, run["run_id"], "reference")
-    current = _shared.features(state, run["run_id"], "current")
+    histograms = _shared.histograms(str(_shared.state_path()), run["run_id"])
     labels = labels_of(run)
     scores = drift_table(run).set_index("feature")
+    st.caption(drift_sample_text(run))
     for name in run["features"]["names"]:
         score = scores.loc[name]
         st.subheader(f"{STATUS_ICON[score['status']]} {name}")
         chart, facts = st.columns([3, 2])
-        chart.plotly_chart(histogram_figure(reference[name], current[name], name, labels), width="stretch",
-                           key=f"hist_{name}")
+        chart.plotly_chart(histogram_figure(histograms[name], name, labels), width="stretch", key=f"hist_{name}")
         facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
                      delta=f"limit {score['threshold']:g}", delta_color="off", delta_arrow="off")
         facts.dataframe(stats_table(run, name).round(2), width="stretch")

@@ -27,14 +27,12 @@ def render() -> None:
         return
     model = run["model"]
     ref_label, cur_label = labels_of(run)
-    st.caption(f"{model['kind']} trained on {model['train_rows']:,} users of {ref_label}; "
-               f"target: each user's `{model['target']}` count in the following month.")
+    st.caption(f"{model['kind']} trained on {model['train_rows']:,} users of {ref_label} (a fifth more held out "
+               f"for the check below); target: each user's `{model['target']}` count in the following month.")
     _metrics(f"Held-out check on {ref_label}", model["validation"], "Too few users to hold some out.")
-    state = str(_shared.state_path())
-    reference = _shared.features(state, run["run_id"], "reference")
-    current = _shared.features(state, run["run_id"], "current")
-    st.plotly_chart(prediction_figure(reference["prediction"], current["prediction"], (ref_label, cur_label)),
-                    width="stretch", key="predictions")
+    histograms = _shared.histograms(str(_shared.state_path()), run["run_id"])
+    st.plotly_chart(prediction_figure(histograms["prediction"], (ref_label, cur_label)), width="stretch",
+                    key="predictions")
     actuals = model.get("actuals_month")
     _metrics(
         f"Actual performance on {cur_label}" + (f" (purchases of {actuals})" if actuals else ""),
