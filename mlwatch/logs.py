@@ -38,7 +38,7 @@ REASONS = (
 # Epoch numbers at or above this are milliseconds (1e11 s would be the year 5138).
 _MS_THRESHOLD = 100_000_000_000
 _MAX_EPOCH_S = 7_258_118_400  # 2200-01-01
-_EVENTS_SCHEMA = (
+EVENTS_SCHEMA = (
     "user_id VARCHAR, event VARCHAR, ts TIMESTAMP, event_id VARCHAR, file VARCHAR, line BIGINT, "
     "reason VARCHAR, raw VARCHAR"
 )
@@ -120,9 +120,9 @@ def read_events(
     files = find_log_files(source)
     # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
     # so the events are never copied (at tens of millions of rows a copy doubles the memory).
-    con.execute(f"CREATE OR REPLACE TABLE events ({_EVENTS_SCHEMA})")
+    con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
     for part in _staging_parts(files, columns):
-        _execute(con, files, f"INSERT INTO events {_validated(part, columns)}")
+        _execute(con, files, f"INSERT INTO events {validated_sql(part, columns)}")
     _check_fields_present(con, files, columns)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE rejected AS
@@ -143,15 +143,19 @@ def read_events(
     return report
 
 
-def _validated(source_sql: str, columns: Columns) -> str:
-    """Wrap a staging query: trim the fields, parse the timestamp, and give each bad row its reason."""
+def validated_sql(source_sql: str, columns: Columns) -> str:
+    """Wrap a staging query: trim the fields, parse the timestamp, and give each bad row its reason.
+
+    A staging query gives ``file, line, reason, raw, user_id, event, ts_text, ts_value, event_id``
+    (``reason`` set only for a line that could not be parsed at all); the result fits ``events``.
+    """
     return f"""
         WITH parsed AS (
             SELECT file, line, reason, raw, ts_value,
-                   nullif(trim(user_id), '') AS user_id,
-                   nullif(trim(event), '') AS event,
-                   nullif(trim(ts_text), '') AS ts_text,
-                   nullif(trim(event_id), '') AS event_id
+                   {_blank_to_null('user_id')} AS user_id,
+                   {_blank_to_null('event')} AS event,
+                   {_blank_to_null('ts_text')} AS ts_text,
+                   {_blank_to_null('event_id')} AS event_id
             FROM ({source_sql})
         ), timed AS (
             SELECT *, CASE WHEN ts_value IS NOT NULL THEN ts_value
@@ -167,6 +171,12 @@ def _validated(source_sql: str, columns: Columns) -> str:
                raw
         FROM timed
     """
+
+
+def _blank_to_null(column: str) -> str:
+    """Trim surrounding spaces and turn an empty value into NULL; ``trim`` runs only where there is a space."""
+    return (f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') OR {column} = '' "
+            f"THEN nullif(trim({column}), '') ELSE {column} END")
 
 
 def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
@@ -197,13 +207,14 @@ def _staging_parts(files: list[Path], columns: Columns) -> list[str]:
     json_files = [str(p) for p in files if _format_of(p) == "json"]
     csv_files = [p for p in files if _format_of(p) == "csv"]
     parquet_files = [p for p in files if _format_of(p) == "parquet"]
-    parts = [_json_sql(json_files, columns)] if json_files else []
+    parts = [json_lines_sql(json_files, columns)] if json_files else []
     parts += _csv_parts(csv_files, columns)
     parts += _parquet_parts(parquet_files, columns)
     return parts
 
 
-def _json_sql(files: list[str], columns: Columns) -> str:
+def json_lines_sql(files: list[str], columns: Columns) -> str:
+    """Staging query of JSON Lines files: each line read as text, so an invalid line is kept and counted."""
     paths = [f"$.{_json_key(name)}" for name in (columns.user_id, columns.event, columns.timestamp)]
     paths.append(f"$.{_json_key(columns.event_id)}" if columns.event_id else "$.__no_event_id__")
     # One JSON parse per line: extract all fields at once as a list.
@@ -217,11 +228,12 @@ def _json_sql(files: list[str], columns: Columns) -> str:
                    json_extract_string(CASE WHEN ok THEN text END, {sql_list(paths)}) AS f
             FROM (
                 SELECT filename, text,
-                       coalesce(json_valid(text), false) AND starts_with(ltrim(text), '{{') AS ok
+                       coalesce(json_valid(text), false)
+                       AND (starts_with(text, '{{') OR starts_with(ltrim(text), '{{')) AS ok
                 FROM read_csv({sql_list(files)}, columns = {{'text': 'VARCHAR'}}, delim = '\x01',
                               quote = '', escape = '', header = false, auto_detect = false,
                               filename = true, strict_mode = false, max_line_size = 10000000)
-                WHERE text IS NOT NULL AND trim(text) <> ''
+                WHERE text <> ''  -- an empty line is not a row; a line of spaces is invalid JSON
             )
         )
     """
@@ -349,9 +361,13 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
                      THEN CASE WHEN abs({number}) < {_MAX_EPOCH_S * 1000} THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END
                      WHEN abs({number}) < {_MAX_EPOCH_S} THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"""
     text = f"TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+    is_number = f"regexp_full_match({column}, '-?[0-9]+(\\.[0-9]+)?')"
     if fmt:
         text = f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, {text})"
-    return f"CASE WHEN regexp_full_match({column}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch} ELSE {text} END"
+        return f"CASE WHEN {is_number} THEN {epoch} ELSE {text} END"
+    # No number is ever a valid ISO timestamp, so ISO (the common case) is tried first and the
+    # pattern match runs only on what it rejects.
+    return f"coalesce({text}, CASE WHEN {is_number} THEN {epoch} END)"
 
 
 def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> None:
@@ -406,6 +422,12 @@ def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> Non
     """Run the staging query; on a read failure, name the file that cannot be read."""
     try:
         con.execute(sql)
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(
+            f"{files[0].parent}: DuckDB ran out of memory or spill space reading the logs "
+            f"({str(exc).splitlines()[0]}); raise [engine] memory_limit or point [engine] temp_directory "
+            "to a disk with more room"
+        ) from exc
     except duckdb.Error as exc:
         culprit = _first_unreadable(files)
         where = str(culprit) if culprit else str(files[0].parent)

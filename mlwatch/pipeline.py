@@ -20,7 +20,7 @@ from mlwatch import db, store
 from mlwatch.auth import User, require
 from mlwatch.config import Config
 from mlwatch.drift import DriftReport, compute_drift
-from mlwatch.errors import InputError
+from mlwatch.errors import ConfigError, InputError
 from mlwatch.features import (
     FeatureStats,
     build_features,
@@ -88,6 +88,11 @@ def run_monthly(
         raise InputError(f"--reference {reference} must be before --current {current}")
     engine = config.engine
     temp = Path(engine.temp_directory) if engine.temp_directory else store.state_dir(state) / "tmp"
+    try:
+        temp.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
+                          "set [engine] temp_directory to a writable folder") from exc
     con = db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
     try:
         return _run(con, str(logs), reference, current, config, state, started_by, _Stages(progress or _silent))
