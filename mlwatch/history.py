@@ -116,6 +116,29 @@ def history_table(history: History, feature: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def campaign_table(history: History) -> pd.DataFrame:
+    """Every measured export with a control group: campaign minus control purchases and its interval."""
+    rows = []
+    for run in history.runs:
+        for effect in (run["actual"] or {}).get("campaigns", []):
+            rows.append({"month": run["month"], "exported at": effect["exported_at"],
+                         "campaign users": effect["campaign_users"], "control users": effect["control_users"],
+                         "campaign mean": effect["campaign_mean"], "control mean": effect["control_mean"],
+                         "difference": effect["difference"], "interval low": effect["ci_low"],
+                         "interval high": effect["ci_high"]})
+    return pd.DataFrame(rows)
+
+
+def state_version(state: str | Path) -> tuple[int, ...]:
+    """A cheap stamp that changes whenever the state database is written (a cache key for the dashboard)."""
+    stamp: list[int] = []
+    for name in ("mlwatch.db", "mlwatch.db-wal"):
+        path = Path(state) / name
+        info = path.stat() if path.exists() else None
+        stamp += [info.st_mtime_ns, info.st_size] if info else [0, 0]
+    return tuple(stamp)
+
+
 def _point(
     record: store.RunRecord, summary: dict[str, Any], actual: dict[str, Any] | None, actuals_month: str | None
 ) -> dict[str, Any]:
