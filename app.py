@@ -22,6 +22,7 @@ pages = {
         st.Page("views/model.py", title="Model", icon=":material/model_training:"),
         st.Page("views/export.py", title="Export", icon=":material/download:"),
     ],
+    "Over time": [st.Page("views/history.py", title="History", icon=":material/timeline:")],
 }
 if user.can("audit"):
     pages["Records"] = [st.Page("views/audit.py", title="Audit", icon=":material/history:")]

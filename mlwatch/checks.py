@@ -24,6 +24,7 @@ CHECK_NAMES = (
     "zero_rate",
     "drift",
     "prediction_drift",
+    "estimated_mae",
 )
 
 
@@ -173,6 +174,25 @@ def check_drift(feature: str | None, score: float, threshold: float, labels: Mon
     verdict = f"changed a lot since {labels.reference}" if status == FAIL else f"is close to {labels.reference}'s"
     message = f"{subject} {verdict} (drift score {score:.3f}, limit {threshold:g})."
     return CheckResult(name, feature, status, score, None, threshold, message)
+
+
+def check_estimated_mae(
+    estimate: float, low: float, high: float, reference: float, ratio: float, fails: bool, labels: MonthLabels
+) -> CheckResult:
+    """Warn (fail when ``fails``) when the estimated MAE exceeds ``ratio`` times the reference month's MAE.
+
+    ``value`` is the estimated MAE, ``reference`` the out-of-fold MAE on the reference month.
+    """
+    limit = reference * ratio
+    above = _exceeds(estimate, limit)
+    status = (FAIL if fails else WARN) if above else PASS
+    message = (
+        f"Before this month's purchases are known, the list's error is estimated at {estimate:.2f} purchases per user"
+        f" (likely between {low:.2f} and {high:.2f}); {labels.reference}: {reference:.2f}."
+    )
+    if above:
+        message += f" That is more than {ratio:g}x the usual error: the list is probably less accurate than usual."
+    return CheckResult("estimated_mae", None, status, estimate, reference, ratio, message)
 
 
 def _sentence(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlwatch run|runs|signoff|revoke|export|audit|user|sample``.
+"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|user|sample``.
 
 Exit codes: 0 gate open (or done), 1 gate closed (or export refused), 2 usage or input error
 (one line on stderr).
@@ -14,9 +14,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlwatch import auth, store
-from mlwatch.config import load_config
+from mlwatch.config import Config, load_config
 from mlwatch.errors import ExportBlocked, MlwatchError
 from mlwatch.pipeline import RunResult, run_monthly
 
@@ -52,6 +53,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(run)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     run.set_defaults(handler=_run)
+
+    backfill = commands.add_parser("backfill", help="run every month found in the logs after the reference month")
+    backfill.add_argument("--logs", required=True, help="log file, directory (read recursively) or glob")
+    backfill.add_argument("--reference", required=True, metavar="YYYY-MM",
+                          help="reference month ([history] compare = \"previous\": the first one)")
+    backfill.add_argument("--force", action="store_true", help="run again months already stored with the same inputs")
+    _add_common(backfill)
+    backfill.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    backfill.set_defaults(handler=_backfill)
+
+    history = commands.add_parser("history", help="every month's checks and performance over time")
+    history.add_argument("--feature", help="show only this feature's rates and drift")
+    history.add_argument("--all-runs", action="store_true", help="every run, not only the newest of each month")
+    _add_common(history, config=False)
+    history.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
+    history.set_defaults(handler=_history)
+
+    actuals = commands.add_parser("actuals", help="measure stored runs against the purchases of their next month")
+    actuals.add_argument("--logs", required=True, help="logs that contain the months after the runs' months")
+    actuals.add_argument("--run", metavar="RUN_ID", action="append", help="only this run (repeatable)")
+    actuals.add_argument("--recompute", action="store_true", help="measure again runs already measured")
+    _add_common(actuals)
+    actuals.add_argument("--json", action="store_true", help="print a JSON list")
+    actuals.set_defaults(handler=_actuals)
 
     runs = commands.add_parser("runs", help="list the stored runs, newest first")
     _add_common(runs, config=False)
@@ -122,13 +147,114 @@ def _add_common(parser: argparse.ArgumentParser, config: bool = True) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    result = run_monthly(args.logs, args.reference, args.current, config, store.state_dir(args.state),
-                         started_by=f"cli:{_shell_user()}")
+    state = store.state_dir(args.state)
+    result = run_monthly(args.logs, args.reference, args.current, config, state, started_by=f"cli:{_shell_user()}")
+    _notify(config, result.summary, state)
     if args.json:
         print(json.dumps(result.summary))  # DESIGN.md's keys, then the detail the dashboard uses
     else:
         print(_summary_text(result))
     return EXIT_OPEN if result.gate.is_open else EXIT_CLOSED
+
+
+def _notify(config: Config, summary: dict[str, Any], state: Path) -> None:
+    from mlwatch.notify import notify_closed
+
+    for delivery in notify_closed(config.notify, summary, state):
+        if not delivery.delivered:
+            print(f"mlwatch: warning: notification to {delivery.target} failed after {delivery.attempts} attempt(s)"
+                  f" ({delivery.error}); the run is stored", file=sys.stderr)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from mlwatch.backfill import backfill
+
+    config = load_config(args.config)
+    state = store.state_dir(args.state)
+    done = backfill(args.logs, args.reference, config, state, force=args.force, started_by=f"cli:{_shell_user()}",
+                    progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr))
+    for result in done.results:
+        _notify(config, result.summary, state)
+    if args.json:
+        print(json.dumps({
+            "runs": [{"run_id": r.run_id, "reference_month": r.summary["reference_month"],
+                      "current_month": r.summary["current_month"], "gate": r.gate.status,
+                      "failed": [c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed]}
+                     for r in done.results],
+            "skipped": [{"reference_month": ref, "current_month": cur, "run_id": run_id} for ref, cur, run_id in done.skipped],
+        }))
+    else:
+        for r in done.results:
+            failed = ", ".join(c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed)
+            print(f"{r.summary['current_month']} vs {r.summary['reference_month']}: gate {r.gate.status:<6} {r.run_id}"
+                  + (f"  failed: {failed}" if failed else ""))
+        for ref, cur, run_id in done.skipped:
+            print(f"{cur} vs {ref}: already stored as {run_id} (skipped; --force runs it again)")
+        if not done.results and not done.skipped:
+            print("Nothing to run.")
+    return EXIT_OPEN if done.all_open else EXIT_CLOSED
+
+
+def _history(args: argparse.Namespace) -> int:
+    from mlwatch.history import history_table, load_history
+
+    state = store.state_dir(args.state)
+    history = load_history(state, all_runs=args.all_runs)
+    if args.json:
+        print(json.dumps(history.to_json()))
+        return EXIT_OPEN
+    if not history.runs:
+        print("No runs yet: store some with `python -m mlwatch backfill --logs PATH --reference YYYY-MM`.")
+        return EXIT_OPEN
+    features = {c["feature"] for run in history.runs for c in run["checks"] if c["feature"]}
+    if args.feature and args.feature not in features:
+        raise MlwatchError(f"--feature {args.feature}: no stored run has it; known features: {', '.join(sorted(features))}")
+    table = history_table(history, args.feature)
+    print(_format_table(table))
+    return EXIT_OPEN
+
+
+def _format_table(table: Any) -> str:
+    def cell(column: str, value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "-"
+        if column.startswith(("zero_rate", "missing_rate")):
+            return f"{value * 100:.1f}%"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    columns = list(table.columns)
+    cells = [[cell(c, row[c]) for c in columns] for row in table.to_dict("records")]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _actuals(args: argparse.Namespace) -> int:
+    from mlwatch.performance import update_actuals
+    from mlwatch.pipeline import load_logs
+
+    config = load_config(args.config)
+    state = store.state_dir(args.state)
+    loaded = load_logs(args.logs, config, state)
+    try:
+        measured = update_actuals(loaded.con, state, None, run_ids=args.run, recompute=args.recompute)
+    finally:
+        loaded.con.close()
+    if args.json:
+        print(json.dumps([{"run_id": p.run_id, "actuals_month": p.actuals_month, **p.metrics} for p in measured]))
+        return EXIT_OPEN
+    if not measured:
+        print("No run to measure: every stored run is measured already, or its next month is not complete in the logs.")
+    for p in measured:
+        m = p.metrics
+        print(f"{p.run_id}: purchases of {p.actuals_month}: R2 {m['r2']:.3f} · MAE {m['mae']:.3f} · "
+              f"precision top 10% {m['precision_top10']:.1%} · lift top 10% {m['lift_top10'] or 0:.2f}x")
+    return EXIT_OPEN
 
 
 def _summary_text(result: RunResult) -> str:

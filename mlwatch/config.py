@@ -48,6 +48,8 @@ class Thresholds:
     zero_rate_change: float = 0.20
     drift: float = 0.10
     prediction_drift: float = 0.10
+    estimated_mae_ratio: float = 1.10
+    estimated_mae_fails: bool = False
 
 
 PER_FEATURE_KEYS = ("missing_rate_change", "zero_rate_change", "drift")
@@ -96,6 +98,23 @@ class DriftConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    """How backfill picks each month's reference: a fixed month or the month before."""
+
+    compare: str = "reference"
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Where a scheduled run that closes the gate sends its message (nowhere by default)."""
+
+    webhook: str | None = None
+    file: str | None = None
+    retries: int = 3
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
 
@@ -109,6 +128,8 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     source: str | None = None
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def threshold(self, key: str, feature: str | None = None) -> float:
         """Return the threshold ``key``, overridden for ``feature`` when config says so."""
@@ -135,6 +156,8 @@ class Config:
             "auth": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None},
             "engine": {k: v for k, v in asdict(self.engine).items() if v is not None},
             "drift": asdict(self.drift),
+            "history": asdict(self.history),
+            "notify": {k: v for k, v in asdict(self.notify).items() if v is not None},
         }
 
     def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:
@@ -168,7 +191,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift"}, source, "")
+    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift", "history", "notify"},
+                    source, "")
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
@@ -183,7 +207,9 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     auth = _parse_auth(_table(data, "auth", source), source)
     engine = _parse_engine(_table(data, "engine", source), source)
     drift = _parse_drift(_table(data, "drift", source), source)
-    return Config(columns, features, target, checks, feature_checks, logs, auth, engine, drift, source)
+    history = _parse_history(_table(data, "history", source), source)
+    notify = _parse_notify(_table(data, "notify", source), source)
+    return Config(columns, features, target, checks, feature_checks, logs, auth, engine, drift, source, history, notify)
 
 
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -216,6 +242,29 @@ def _whole(value: Any, source: str, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{source}: {key} must be a whole number of at least {minimum}")
     return value
+
+
+def _parse_history(table: dict[str, Any], source: str) -> HistoryConfig:
+    _reject_unknown(table, {"compare"}, source, "history.")
+    compare = _string(table.get("compare", "reference"), source, "history.compare")
+    if compare not in ("reference", "previous"):
+        raise ConfigError(f"{source}: history.compare must be \"reference\" (a fixed month) or \"previous\" (the month before)")
+    return HistoryConfig(compare)
+
+
+def _parse_notify(table: dict[str, Any], source: str) -> NotifyConfig:
+    _reject_unknown(table, set(NotifyConfig.__dataclass_fields__), source, "notify.")
+    webhook = _string(table.get("webhook", ""), source, "notify.webhook") or None
+    if webhook and not webhook.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: notify.webhook must be an http:// or https:// URL, got {webhook!r}")
+    file = _string(table.get("file", ""), source, "notify.file") or None
+    retries = _threshold(table.get("retries", 3), source, "notify.retries")
+    timeout = _threshold(table.get("timeout_seconds", 5.0), source, "notify.timeout_seconds")
+    if retries != int(retries) or retries > 10:
+        raise ConfigError(f"{source}: notify.retries must be a whole number from 0 to 10, got {table['retries']!r}")
+    if timeout <= 0:
+        raise ConfigError(f"{source}: notify.timeout_seconds must be more than 0")
+    return NotifyConfig(webhook, file, int(retries), timeout)
 
 
 def _parse_auth(table: dict[str, Any], source: str) -> AuthConfig:
@@ -287,10 +336,14 @@ def _parse_checks(
     table: dict[str, Any], features: dict[str, tuple[str, ...]], source: str
 ) -> tuple[Thresholds, dict[str, dict[str, float]]]:
     global_keys = set(Thresholds.__dataclass_fields__)
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     feature_checks: dict[str, dict[str, float]] = {}
     for key, value in table.items():
-        if isinstance(value, dict) and key in features:
+        if key == "estimated_mae_fails":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: checks.estimated_mae_fails must be true or false")
+            values[key] = value
+        elif isinstance(value, dict) and key in features:
             _reject_unknown(value, set(PER_FEATURE_KEYS), source, f"checks.{key}.")
             feature_checks[key] = {
                 k: _threshold(v, source, f"checks.{key}.{k}") for k, v in value.items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,13 +15,15 @@ from typing import Any
 import duckdb
 import joblib
 import pandas as pd
+from sklearn.base import clone
 
 from mlwatch import checks as ck
 from mlwatch import db, store
 from mlwatch.auth import User, require
 from mlwatch.config import Config
 from mlwatch.drift import DriftReport, compute_drift
-from mlwatch.errors import ConfigError, InputError
+from mlwatch.errors import ConfigError, InputError, MlwatchError
+from mlwatch.estimate import MaeEstimate, estimate_mae, fit_error_model
 from mlwatch.features import (
     FeatureStats,
     build_features,
@@ -49,6 +52,50 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class LoadedLogs:
+    """Logs read once into a DuckDB session, for several runs (backfill)."""
+
+    con: duckdb.DuckDBPyConnection
+    logs: str
+    ingest: IngestReport
+
+    def months(self) -> list[str]:
+        """The months with at least one valid event, in order."""
+        return months_present(self.con)
+
+
+def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB session with the [engine] limits, spilling to its temp folder (by default ``<state>/tmp``).
+
+    Raises:
+        ConfigError: the spill folder cannot be created.
+    """
+    engine = config.engine
+    temp = Path(engine.temp_directory) if engine.temp_directory else store.state_dir(state) / "tmp"
+    try:
+        temp.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
+                          "set [engine] temp_directory to a writable folder") from exc
+    return db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
+
+
+def load_logs(logs: str | Path, config: Config, state: str | Path) -> LoadedLogs:
+    """Read the logs once; the caller closes ``con``.
+
+    Raises:
+        InputError: unusable logs.
+        ConfigError: the spill folder cannot be created.
+    """
+    con = connect(config, state)
+    try:
+        return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
+    except BaseException:
+        con.close()
+        raise
+
+
+@dataclass(frozen=True)
 class _Months:
     reference: str
     current: str
@@ -68,12 +115,17 @@ def run_monthly(
     started_by: str = "cli",
     progress: Callable[[str], None] | None = None,
     user: User | None = None,
+    loaded: LoadedLogs | None = None,
+    measure_actuals: bool = True,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
 
     Args:
         progress: called with a short description as each stage starts.
         user: the dashboard user starting the run (must be allowed to run); recorded as its starter.
+        loaded: logs already read by ``load_logs`` (backfill reads them once for every month).
+        measure_actuals: afterwards, measure the actual performance of stored runs of these logs
+            whose next month is now in the logs.
 
     Raises:
         PermissionDenied: ``user`` may not start runs.
@@ -86,18 +138,26 @@ def run_monthly(
     parse_month(current)
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
-    engine = config.engine
-    temp = Path(engine.temp_directory) if engine.temp_directory else store.state_dir(state) / "tmp"
+    con = loaded.con if loaded else connect(config, state)
     try:
-        temp.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
-                          "set [engine] temp_directory to a writable folder") from exc
-    con = db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
-    try:
-        return _run(con, str(logs), reference, current, config, state, started_by, _Stages(progress or _silent))
+        result = _run(con, str(logs), reference, current, config, state, started_by, _Stages(progress or _silent),
+                      loaded.ingest if loaded else None)
+        if measure_actuals:
+            measure_stored_actuals(con, state, str(logs))
+        return result
     finally:
-        con.close()
+        if loaded is None:
+            con.close()
+
+
+def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, logs: str) -> None:
+    """Measure stored runs whose next month is in the loaded logs; a failure is logged, never raised."""
+    from mlwatch.performance import update_actuals
+
+    try:
+        update_actuals(con, state, logs)
+    except MlwatchError as exc:  # the run itself is stored; its actuals can be measured later
+        logging.getLogger(__name__).warning("actual performance not measured: %s", exc)
 
 
 class _Stages:
@@ -122,10 +182,10 @@ class _Stages:
 
 def _run(
     con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, config: Config,
-    state: str | Path, started_by: str, progress: _Stages,
+    state: str | Path, started_by: str, progress: _Stages, ingest: IngestReport | None = None,
 ) -> RunResult:
     progress("Reading the logs")
-    ingest = read_events(con, logs, config.columns)
+    ingest = ingest or read_events(con, logs, config.columns)
     months = _require_months(con, logs, reference, current)
     names = list(config.features)
     progress("Building the monthly features")
@@ -148,10 +208,14 @@ def _run(
     drift = compute_drift(ref, cur, [*names, "prediction"], thresholds, config.drift.sample_size, config.drift.seed)
     labels = ck.MonthLabels.of(reference, current)
     results = _checks(config, ingest, stats, activity, vocab, drift, labels, months)
+    progress("Estimating this month's error before its purchases are known")
+    estimate = estimate_mae(fit_error_model(ref, names, clone(model.estimator)), cur)
+    results.append(_estimated_mae_check(config, estimate, labels))
     gate = evaluate_gate(results)
     run_id = store.new_run_id(current)
     summary = _summary(run_id, logs, months, gate, results, vocab, ingest, stats, activity, drift, model, cur, config)
     summary["histograms"] = run_histograms(ref, cur, names)
+    summary["estimate"] = estimate.to_json()
     summary["inputs_fingerprint"] = input_fingerprint(logs, config.to_dict())
     summary["fingerprint"] = _fingerprint(summary["inputs_fingerprint"], results, summary)
     record = store.RunRecord(
@@ -223,6 +287,13 @@ def _checks(
         results.append(ck.check_drift(name, drift.scores[name], config.threshold("drift", name), labels))
     results.append(ck.check_drift(None, drift.scores["prediction"], config.threshold("prediction_drift"), labels))
     return results
+
+
+def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: ck.MonthLabels) -> ck.CheckResult:
+    return ck.check_estimated_mae(
+        estimate.estimated_mae, estimate.lower, estimate.upper, estimate.reference_mae,
+        config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails, labels,
+    )
 
 
 def _summary(

@@ -93,3 +93,15 @@ CREATE TRIGGER IF NOT EXISTS exports_append_only_u BEFORE UPDATE ON exports
 BEGIN SELECT RAISE(ABORT, 'exports are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS exports_append_only_d BEFORE DELETE ON exports
 BEGIN SELECT RAISE(ABORT, 'exports are append-only'); END;
+CREATE TABLE IF NOT EXISTS performance (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    actuals_month TEXT NOT NULL,
+    computed_at TEXT NOT NULL,
+    metrics_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS performance_by_run ON performance (run_id, id);
+CREATE TRIGGER IF NOT EXISTS performance_append_only_u BEFORE UPDATE ON performance
+BEGIN SELECT RAISE(ABORT, 'actual performance is append-only; recompute adds a row'); END;
+CREATE TRIGGER IF NOT EXISTS performance_append_only_d BEFORE DELETE ON performance
+BEGIN SELECT RAISE(ABORT, 'actual performance is append-only; recompute adds a row'); END;

@@ -23,7 +23,7 @@ from typing import Any
 from mlwatch.checks import CheckResult
 from mlwatch.errors import StateError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_STATE = ".mlwatch"
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
 
@@ -236,6 +236,7 @@ def _migrate(con: sqlite3.Connection) -> None:
     try:
         if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
             con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
+        # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
         for statement in _statements(_SCHEMA):
             con.execute(statement)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

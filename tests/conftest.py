@@ -47,17 +47,18 @@ def generate_events(
     seed: int = 0,
     renamed_login: Iterable[str] = (),
     skip_days: dict[str, set[int]] | None = None,
+    rates: dict[str, float] | None = None,
 ) -> list[dict]:
     """Seeded activity of ``users`` users over ``months``.
 
     Each user has a lognormal propensity; counts are Poisson around it and
     next-month purchases follow it, so healthy months look alike. In months of
     ``renamed_login``, ``user_login`` is emitted as ``user_login_from_mobile``
-    or ``user_login_from_pc``.
+    or ``user_login_from_pc``. ``rates`` overrides the per-event rates (e.g. to make logins the main signal).
     """
     rng = np.random.default_rng(seed)
     propensity = rng.lognormal(0.0, 0.7, users)
-    rates = {"user_login": 3.0, "item_view": 12.0, "add_to_cart": 1.5, "purchase": 0.8, "search": 2.0}
+    rates = rates or {"user_login": 3.0, "item_view": 12.0, "add_to_cart": 1.5, "purchase": 0.8, "search": 2.0}
     renamed = set(renamed_login)
     rows: list[dict] = []
     for month in months:
@@ -97,3 +98,14 @@ def make_logs(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A state where ``backfill`` stored every month of the sample logs against 2026-03 (built once)."""
+    from mlwatch.backfill import backfill
+    from mlwatch.config import load_config
+
+    state = tmp_path_factory.mktemp("backfilled")
+    done = backfill(SAMPLE_LOGS, "2026-03", load_config(ROOT / "mlwatch.toml"), state)
+    return {"state": state, "runs": {r.summary["current_month"]: r.run_id for r in done.results}}
