@@ -6,7 +6,7 @@ STATE ?= .mlwatch
 LOGS ?= sample_logs
 PORT ?= 8501
 
-.PHONY: run test install sample-state sample clean
+.PHONY: run test install sample-state sample clean bench bench-smoke
 
 $(BIN)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "make: Python 3.11 not found; install it or pass PYTHON=/path/to/python3.11"; exit 2; }
@@ -30,6 +30,14 @@ run: install sample-state
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 10 minutes; results in bench/out/.
+bench: install
+	$(BIN)/python -m bench
+
+# The same code paths on tiny data (make test runs it too, through tests/integration/test_bench_smoke.py).
+bench-smoke: install
+	$(BIN)/python -m bench --smoke --out bench/out/smoke
 
 # Regenerate the bundled sample logs (deterministic: the same files byte for byte).
 sample: install

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -29,6 +30,12 @@ PAGES = {
 }
 
 
+def chromium_path() -> str | None:
+    """The Chromium to drive: ``MLWATCH_CHROMIUM``, else Debian's; None when there is none."""
+    path = os.environ.get("MLWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    return path if Path(path).exists() else None
+
+
 def measure(state: Path, repeat: int) -> dict[str, list[float]]:
     """Return the render times in seconds of each page, ``repeat`` fresh sessions each."""
     from playwright.sync_api import sync_playwright
@@ -45,7 +52,7 @@ def measure(state: Path, repeat: int) -> dict[str, list[float]]:
         _wait(url)
         times: dict[str, list[float]] = {page: [] for page in PAGES}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=os.environ.get("MLWATCH_CHROMIUM", "/usr/bin/chromium"),
+            browser = playwright.chromium.launch(executable_path=chromium_path(),
                                                  args=CHROMIUM_ARGS)
             for round_ in range(repeat + 1):  # the first round warms the server's caches and is dropped
                 for page_name, selector in PAGES.items():
