@@ -210,3 +210,56 @@ def test_corrupted_gzip_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"bad\.jsonl\.gz: cannot read the logs"):
         _read(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        (pa.array(pd.to_datetime(["2026-03-05 00:00"]).tz_localize("America/New_York")), "2026-03-05 05:00"),
+        (pa.array([datetime(2026, 3, 5).date()], pa.date32()), "2026-03-05 00:00"),
+        (pa.array([1772704800], pa.int64()), "2026-03-05 10:00"),  # epoch seconds
+        (pa.array([1772704800250], pa.int64()), "2026-03-05 10:00:00.250"),  # epoch milliseconds
+        (pa.array(["2026-03-05T10:00:00+01:00"]), "2026-03-05 09:00"),
+    ],
+    ids=["timestamptz", "date", "epoch-s", "epoch-ms", "iso-text"],
+)
+def test_parquet_timestamp_column_of_each_type(tmp_path: Path, column: pa.Array, expected: str) -> None:
+    pq.write_table(pa.table({"user_id": ["u1"], "event": ["x"], "timestamp": column}), tmp_path / "a.parquet")
+    report, events = _read(tmp_path / "a.parquet")
+    assert report.rows_rejected == 0
+    assert events.iloc[0].ts == pd.Timestamp(expected)
+
+
+def test_parquet_files_with_different_timestamp_types_are_read_together(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"user_id": ["u1"], "event": ["x"], "event_id": ["a"],
+                             "timestamp": pa.array([datetime(2026, 3, 5, 10)], pa.timestamp("us"))}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"user_id": ["u2", "u3"], "event": ["x", "x"],
+                             "timestamp": ["2026-03-06T10:00:00Z", "not a date"]}), tmp_path / "b.parquet")
+    report, events = _read(tmp_path)
+    assert (report.rows_read, report.rows_rejected, report.rejected_by_reason) == (3, 1, {"bad_timestamp": 1})
+    assert list(events.user_id) == ["u1", "u2"]
+
+
+def test_a_line_of_spaces_is_invalid_json_while_an_empty_line_is_no_row(tmp_path: Path) -> None:
+    report, events = _read(write_jsonl(tmp_path / "a.jsonl", [ROW, "", "   ", {**ROW, "event_id": "e2"}]))
+    assert (report.rows_read, report.rows_rejected, report.rejected_by_reason) == (3, 1, {"invalid_json": 1})
+    assert len(events) == 2
+
+
+def test_many_distinct_ids_with_a_few_duplicates_are_found_exactly(tmp_path: Path) -> None:
+    rows = [{**ROW, "event_id": f"id{i}", "user_id": f"u{i % 50}"} for i in range(20_000)]
+    rows += [{**ROW, "event_id": f"id{i}", "event": "again"} for i in (3, 3, 777, 19_999)]
+    report, events = _read(write_jsonl(tmp_path / "a.jsonl", rows))
+    assert report.duplicates == 4
+    assert len(events) == 20_000 and "again" not in set(events.event)
+
+
+def test_events_beyond_the_memory_limit_spill_to_disk_with_the_same_result(tmp_path: Path) -> None:
+    rows = [{"event_id": f"e{i:07d}", "user_id": f"user-{i % 5000:05d}", "event": "item_view",
+             "timestamp": f"2026-03-{1 + i % 28:02d}T10:00:00Z"} for i in range(400_000)]
+    source = write_jsonl(tmp_path / "a.jsonl", rows)  # 44 MB of JSON
+    con = connect(memory_limit="64MB", temp_directory=str(tmp_path / "spill"), threads=1)
+    report = read_events(con, source, Columns())
+    assert con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchall()[0][0] > 0  # it did spill
+    per_user = con.execute("SELECT count(DISTINCT user_id), count(*) FROM events").fetchall()[0]
+    assert (report.rows_read, report.rows_rejected, report.duplicates, per_user) == (400_000, 0, 0, (5000, 400_000))
