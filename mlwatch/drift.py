@@ -33,12 +33,15 @@ def compute_drift(
 ) -> DriftReport:
     """Score the drift of each numerical column between two per-user tables.
 
-    Columns are declared numerical (a count with few distinct values would
-    otherwise be taken as categorical) and ``user_id`` as the id column, so it
-    is never scored.
+    Evidently sees only the scored columns, declared numerical (a count with few
+    distinct values would otherwise be taken as categorical); ``user_id`` is never
+    passed, so it is never scored (and Evidently does not spend seconds typing a
+    million ids). The report holds Evidently's ``DriftedColumnsCount`` and one
+    ``ValueDrift`` per column, the metrics ``DataDriftPreset`` is made of, without
+    the preset's second pass over the data to render its table (1.5x slower).
 
     Args:
-        reference, current: per-user tables holding ``columns`` (and ``user_id``).
+        reference, current: per-user tables holding ``columns``.
         columns: the columns to score.
         thresholds: per-column drift threshold, shown in the report.
         sample_size: score a seeded uniform sample of this many users of each month
@@ -50,17 +53,19 @@ def compute_drift(
         Scores keyed by column (normalised Wasserstein distance; 0 = identical).
     """
     from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    from evidently.metrics import DriftedColumnsCount, ValueDrift
 
-    definition = DataDefinition(numerical_columns=list(columns), id_column="user_id")
-    keep = ["user_id", *columns]
+    definition = DataDefinition(numerical_columns=list(columns))
     ref_rows, cur_rows = _sample(reference, sample_size, seed), _sample(current, sample_size, seed)
-    ref = Dataset.from_pandas(_numeric(ref_rows[keep], columns), data_definition=definition)
-    cur = Dataset.from_pandas(_numeric(cur_rows[keep], columns), data_definition=definition)
-    preset = DataDriftPreset(columns=list(columns), method=DRIFT_METHOD, per_column_threshold=dict(thresholds))
+    ref = Dataset.from_pandas(_numeric(ref_rows, columns), data_definition=definition)
+    cur = Dataset.from_pandas(_numeric(cur_rows, columns), data_definition=definition)
+    metrics = [
+        DriftedColumnsCount(columns=list(columns), method=DRIFT_METHOD, per_column_threshold=dict(thresholds)),
+        *(ValueDrift(column=column, method=DRIFT_METHOD, threshold=thresholds[column]) for column in columns),
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant columns make numpy warn inside Evidently
-        snapshot = Report([preset]).run(cur, ref)
+        snapshot = Report(metrics).run(cur, ref)
         html = snapshot.get_html_str(as_iframe=False)
     data = snapshot.dict()
     sample = {
@@ -77,10 +82,7 @@ def _sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    frame = frame.copy()
-    for column in columns:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    return frame
+    return pd.DataFrame({column: pd.to_numeric(frame[column], errors="coerce").astype("float64") for column in columns})
 
 
 def _scores(data: dict[str, Any], columns: list[str]) -> dict[str, float]:
