@@ -115,15 +115,19 @@ def _subprocess_json(module_args: list[str]) -> dict[str, Any]:
 
 
 def _pages(state: Path, repeat: int) -> dict[str, Any]:
-    from bench.page_timing import chromium_path, measure
+    from bench.page_timing import chromium_path, measure, measure_server, measure_switch
 
+    _say("page render times, server (AppTest)")
+    pages: dict[str, Any] = {"server": measure_server(state, repeat)}
     if chromium_path() is None:
-        _say("page timing skipped: no chromium (apt-get install -y chromium)")
-        return {"skipped": "no chromium found; install it with apt-get install -y chromium"}
+        _say("browser timing skipped: no chromium (apt-get install -y chromium)")
+        pages["skipped"] = "no chromium found; install it with apt-get install -y chromium"
+        return pages
     _say("page render times, headless Chromium")
-    times = measure(state, repeat)
-    return {page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-            for page, v in times.items()}
+    for kind, times in (("browser", measure(state, repeat)), ("switch", measure_switch(state, repeat))):
+        pages[kind] = {page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
+                       for page, v in times.items()}
+    return pages
 
 
 def machine() -> dict[str, Any]:
@@ -194,12 +198,14 @@ def markdown(results: dict[str, Any]) -> str:
     for column, score in d["full_scores"].items():
         lines.append(f"| {column} | {score:.4f} | {d['max_score_difference'][column]:.4f} | {d['thresholds'][column]:g} |")
     p = results["pages"]
-    lines += ["", f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)", ""]
+    lines += ["", f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)", "",
+              "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
+              "| browser, page switch from the Overview: median / worst |", "|---|---:|---:|---:|---:|"]
+    for page, server in p["server"].items():
+        lines.append(f"| {page} | {server['first']:.2f} s | {server['cached']:.2f} s "
+                     f"| {_timing(p.get('browser', {}).get(page))} | {_timing(p.get('switch', {}).get(page))} |")
     if "skipped" in p:
-        lines.append(f"Skipped: {p['skipped']}.")
-    else:
-        lines += ["| page | median | worst | sessions |", "|---|---:|---:|---:|"]
-        lines += [f"| {page} | {t['median']:.2f} s | {t['worst']:.2f} s | {t['n']} |" for page, t in p.items()]
+        lines.append(f"Browser timing skipped: {p['skipped']}.")
     return "\n".join(lines) + "\n"
 
 
@@ -212,6 +218,10 @@ _STAGES = {
     "estimate": "Estimating this month's error before its purchases are known",
     "store": "Storing the run",
 }
+
+
+def _timing(measured: dict[str, float] | None) -> str:
+    return f"{measured['median']:.2f} s / {measured['worst']:.2f} s" if measured else "–"
 
 
 def _gb(size: int) -> str:

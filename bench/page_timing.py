@@ -1,13 +1,17 @@
-"""Time to first render of the dashboard's pages from a stored run, in headless Chromium.
+"""Time to first render of the dashboard's pages from a stored run: in the server and in headless Chromium.
 
 Usage: python -m bench.page_timing --state DIR [--repeat 5]
-Starts ``streamlit run app.py`` on a free 127.0.0.1 port against DIR (which must hold a run)
-and prints, per page, the median and worst time from navigation to the page's key element.
+``server``: the page script's run time in Streamlit's AppTest (reading the stored run, building
+every element), first with empty caches, then cached. ``browser``: starts ``streamlit run app.py``
+on a free 127.0.0.1 port against DIR and times, in a fresh browser session (nothing cached), from
+navigation to the page's key element. ``switch``: in one session, from clicking a page in the
+sidebar to its key element, the way a user moves from the Overview to another page.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -16,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,32 +45,82 @@ def measure(state: Path, repeat: int) -> dict[str, list[float]]:
     """Return the render times in seconds of each page, ``repeat`` fresh sessions each."""
     from playwright.sync_api import sync_playwright
 
+    with _server(state) as url, sync_playwright() as playwright:
+        times: dict[str, list[float]] = {page: [] for page in PAGES}
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        for round_ in range(repeat + 1):  # the first round warms the server's caches and is dropped
+            for page_name, selector in PAGES.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{url}/{'' if page_name == 'overview' else page_name}")
+                page.locator(selector).wait_for(timeout=60_000)
+                if round_:
+                    times[page_name].append(time.perf_counter() - start)
+                context.close()
+        browser.close()
+        return times
+
+
+def measure_switch(state: Path, repeat: int) -> dict[str, list[float]]:
+    """Return, per page, the times from a click in the sidebar on the Overview to the page's key element."""
+    from playwright.sync_api import sync_playwright
+
+    titles = {"drift": "Drift", "data": "Data", "model": "Model"}
+    with _server(state) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        times: dict[str, list[float]] = {name: [] for name in titles}
+        for round_ in range(repeat + 1):  # the first round loads the bundles and is dropped
+            for name, title in titles.items():
+                page.goto(url)
+                page.locator(PAGES["overview"]).wait_for(timeout=60_000)
+                start = time.perf_counter()
+                page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+                page.locator(PAGES[name]).wait_for(timeout=60_000)
+                if round_:
+                    times[name].append(time.perf_counter() - start)
+        browser.close()
+        return times
+
+
+def measure_server(state: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Return, per page, the AppTest run time with empty caches (``first``) and the median once cached."""
+    from streamlit.testing.v1 import AppTest
+
+    from mlwatch import store
+
+    os.environ["MLWATCH_STATE"] = str(state)
+    run_id = store.list_runs(state)[0].run_id
+    results: dict[str, dict[str, float]] = {}
+    for name in PAGES:
+        times = []
+        for _ in range(repeat + 1):
+            app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+            app.session_state["run_id"] = run_id
+            app.switch_page(f"views/{name}.py")
+            start = time.perf_counter()
+            app.run()
+            times.append(time.perf_counter() - start)
+            if app.exception:
+                raise RuntimeError(f"{name} page failed: {app.exception[0].message}")
+        results[name] = {"first": round(times[0], 2), "cached": round(statistics.median(times[1:]), 2)}
+    return results
+
+
+@contextlib.contextmanager
+def _server(state: Path) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "MLWATCH_STATE": str(state)}
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
+                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url)
-        times: dict[str, list[float]] = {page: [] for page in PAGES}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(),
-                                                 args=CHROMIUM_ARGS)
-            for round_ in range(repeat + 1):  # the first round warms the server's caches and is dropped
-                for page_name, selector in PAGES.items():
-                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    page = context.new_page()
-                    start = time.perf_counter()
-                    page.goto(f"{url}/{'' if page_name == 'overview' else page_name}")
-                    page.locator(selector).wait_for(timeout=60_000)
-                    if round_:
-                        times[page_name].append(time.perf_counter() - start)
-                    context.close()
-            browser.close()
-        return times
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -87,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    for page, values in measure(Path(args.state), args.repeat).items():
-        print(f"{page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s  (n={len(values)})")
+    for page, server in measure_server(Path(args.state), args.repeat).items():
+        print(f"server   {page:<9} first {server['first']:.2f} s  cached {server['cached']:.2f} s")
+    for kind, times in (("browser", measure(Path(args.state), args.repeat)),
+                        ("switch", measure_switch(Path(args.state), args.repeat))):
+        for page, values in times.items():
+            print(f"{kind:<8} {page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s  (n={len(values)})")
     return 0
 
 

@@ -44,10 +44,14 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     assert set(drift["max_score_difference"]) == {"login", "view", "cart", "purchase", "prediction"}
     assert drift["seconds"]["mlwatch"] > 0 and drift["seconds"]["evidently_full"] > 0
 
-    # 4. Pages: rendered in a real browser when there is one (always under CI).
-    if os.environ.get("CI") == "true" or "skipped" not in results["pages"]:
-        assert set(results["pages"]) == {"overview", "drift", "data", "model"}
-        assert all(page["median"] > 0 for page in results["pages"].values())
+    # 4. Pages: rendered by the server (AppTest) always, and in a real browser when there is one (always under CI).
+    pages = results["pages"]
+    assert set(pages["server"]) == {"overview", "drift", "data", "model"}
+    assert all(page["first"] > 0 and page["cached"] > 0 for page in pages["server"].values())
+    if os.environ.get("CI") == "true" or "skipped" not in pages:
+        assert set(pages["browser"]) == {"overview", "drift", "data", "model"}
+        assert set(pages["switch"]) == {"drift", "data", "model"}
+        assert all(page["median"] > 0 for kind in ("browser", "switch") for page in pages[kind].values())
 
     report = (tmp_path / "results.md").read_text()
     for target in ("target ≤ 1.3", "target ≥ 15", "target ≤ 1.5", "< 60 s", "target ≥ 3", "target ≤ 0.01", "target < 2 s"):
