@@ -173,8 +173,8 @@ def _backfill(args: argparse.Namespace) -> int:
     state = store.state_dir(args.state)
     done = backfill(args.logs, args.reference, config, state, force=args.force, started_by=f"cli:{_shell_user()}",
                     progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr))
-    for result in done.results:
-        _notify(config, result.summary, state)
+    if done.results:  # only the newest month is news: a first backfill must not send one message per past month
+        _notify(config, max(done.results, key=lambda r: r.summary["current_month"]).summary, state)
     if args.json:
         print(json.dumps({
             "runs": [{"run_id": r.run_id, "reference_month": r.summary["reference_month"],

@@ -142,7 +142,7 @@ class Config:
         return self.features[self.target]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the config as plain data (the shape of the TOML file)."""
+        """Return the config as plain data (the shape of the TOML file), without ``[notify]``."""
         columns = {k: v for k, v in asdict(self.columns).items() if v is not None}
         checks: dict[str, Any] = asdict(self.checks)
         for feature, overrides in sorted(self.feature_checks.items()):
@@ -157,7 +157,8 @@ class Config:
             "engine": {k: v for k, v in asdict(self.engine).items() if v is not None},
             "drift": asdict(self.drift),
             "history": asdict(self.history),
-            "notify": {k: v for k, v in asdict(self.notify).items() if v is not None},
+            # [notify] is left out: where a message goes changes nothing a run computes, and a
+            # Slack webhook's URL is a secret that must not be copied into every stored run.
         }
 
     def with_features(self, features: dict[str, tuple[str, ...]]) -> Config:

@@ -6,6 +6,7 @@ growing pause, then logged and recorded in the audit trail.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -84,11 +85,12 @@ def post_webhook(url: str, message: dict[str, Any], retries: int = 3, timeout: f
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL from config)
                 response.read()
             return Delivery(_redact(url), True, attempt, None)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             error = _describe(exc)
             _LOG.warning("webhook %s: attempt %d failed (%s)", _redact(url), attempt, error)
         if attempt <= retries:
             time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    _LOG.error("webhook %s: not delivered after %d attempt(s) (%s)", _redact(url), retries + 1, error)
     return Delivery(_redact(url), False, retries + 1, error)
 
 

@@ -50,12 +50,12 @@ def test_open_gate_downloads_every_user_ranked_with_a_control_group(app_env, sto
     assert len(at.get("download_button")) == 1
     run = store.get_run(stored_runs["state"], stored_runs["open"])
     frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
-    assert len(frame) == run.users == 1591
+    assert len(frame) == run.users == 1597
     assert list(frame.columns) == ["user_id", "predicted_purchases", "rank", "group"]
-    assert frame["rank"].tolist() == list(range(1, 1592))
+    assert frame["rank"].tolist() == list(range(1, 1598))
     assert frame["predicted_purchases"].is_monotonic_decreasing
-    assert (frame["group"] == "control").sum() == round(0.1 * 1591)  # the default 10% holdout
+    assert (frame["group"] == "control").sum() == round(0.1 * 1597)  # the default 10% holdout
     assert len(at.dataframe[0].value) == 50
     at.slider(key="export_share").set_value(0.2).run()
     frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
-    assert len(frame) == round(0.2 * 1591)
+    assert len(frame) == round(0.2 * 1597)

@@ -19,10 +19,10 @@ def test_closed_run_shows_the_gate_closed_and_the_failures_in_plain_words(app_en
     banner = at.markdown[0].value
     assert "GATE CLOSED" in banner and "May 2026 checked against March 2026" in banner
     failures = " ".join(m.value for m in at.markdown)
-    assert "Login count is 0 for 100% of users this month (March 2026: 9.7%)" in failures
+    assert "Login count is 0 for 100% of users this month (March 2026: 9.1%)" in failures
     assert at.subheader[0].value == "4 check(s) failed"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Users this month"] == "1,589" and metrics["Rejected rows"] == "26"
+    assert metrics["Users this month"] == "1,593" and metrics["Rejected rows"] == "29"
 
 
 def test_open_run_shows_the_gate_open(app_env, stored_runs) -> None:

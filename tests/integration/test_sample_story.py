@@ -36,9 +36,9 @@ def test_renamed_login_month_closes_the_gate(state: Path) -> None:
     assert run["vocabulary"]["missing"] == ["user_login"]
     assert run["vocabulary"]["suggested_feature"] == {"user_login_from_mobile": "login", "user_login_from_pc": "login"}
     # The sample's planted bad rows and re-sent events are counted exactly, not dropped silently.
-    assert run["ingest"]["rows_rejected"] == 26
-    assert run["ingest"]["rejected_by_reason"] == {"invalid_json": 9, "missing_user_id": 10, "bad_timestamp": 7}
-    assert run["ingest"]["duplicates"] == 154
+    assert run["ingest"]["rows_rejected"] == 29
+    assert run["ingest"]["rejected_by_reason"] == {"invalid_json": 8, "missing_user_id": 12, "bad_timestamp": 9}
+    assert run["ingest"]["duplicates"] == 177
     # June is in the logs: the broken month's list is scored against what users really bought.
     assert run["model"]["actuals_month"] == "2026-06"
 

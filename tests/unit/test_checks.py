@@ -8,6 +8,7 @@ from mlwatch.checks import (
     MonthLabels,
     check_drift,
     check_duplicates,
+    check_estimated_mae,
     check_missing_rate,
     check_rejected_rows,
     check_volume,
@@ -123,3 +124,15 @@ def test_vocabulary_warns_only_when_the_renamed_events_are_mapped() -> None:
     vocab = diff_vocabulary({"user_login": 50}, {"user_login_from_mobile": 30, "user_login_from_pc": 20}, features)
     result = check_vocabulary(vocab, features, LABELS)
     assert result.status == "warn" and "user_login (login) no longer occurs" in result.message
+
+
+@pytest.mark.parametrize(
+    ("estimate", "fails", "status"),
+    [(1.099, False, "pass"), (1.101, False, "warn"), (1.099, True, "pass"), (1.101, True, "fail")],
+)
+def test_estimated_mae_warns_past_the_ratio_and_fails_only_when_configured(estimate: float, fails: bool, status: str) -> None:
+    result = check_estimated_mae(estimate, estimate - 0.1, estimate + 0.1, 1.0, 1.10, fails, LABELS)
+    assert (result.name, result.feature, result.status) == ("estimated_mae", None, status)
+    assert (result.value, result.reference, result.threshold) == (estimate, 1.0, 1.10)
+    assert f"{estimate:.2f} purchases per user" in result.message and "March 2026: 1.00" in result.message
+    assert ("less accurate than usual" in result.message) == (status != "pass")

@@ -54,6 +54,23 @@ def test_features_map_several_event_names_and_any_number_of_features(tmp_path: P
         ("[model]\nkind = 'x'\n", "model.kind"),
         ("[columns]\nevent = 3\n", "columns.event"),
         ("[other]\n", "other"),
+        ("[checks]\nestimated_mae_ratio = 'high'\n", "checks.estimated_mae_ratio"),
+        ("[checks]\nestimated_mae_ratio = -1\n", "checks.estimated_mae_ratio"),
+        ("[checks]\nestimated_mae_fails = 'yes'\n", "checks.estimated_mae_fails"),
+        ("[checks]\nestimated_mae_fails = 1\n", "checks.estimated_mae_fails"),
+        ("[history]\ncompare = 'last'\n", "history.compare"),
+        ("[history]\ncompare = 1\n", "history.compare"),
+        ("[history]\nreference = '2026-03'\n", "history.reference"),
+        ("[notify]\nwebhook = 'hooks.slack.com/x'\n", "notify.webhook"),
+        ("[notify]\nwebhook = 3\n", "notify.webhook"),
+        ("[notify]\nfile = ['a', 'b']\n", "notify.file"),
+        ("[notify]\nretries = 2.5\n", "notify.retries"),
+        ("[notify]\nretries = 11\n", "notify.retries"),
+        ("[notify]\nretries = -1\n", "notify.retries"),
+        ("[notify]\ntimeout_seconds = 0\n", "notify.timeout_seconds"),
+        ("[notify]\ntimeout_seconds = 'soon'\n", "notify.timeout_seconds"),
+        ("[notify]\nchannel = '#data'\n", "notify.channel"),
+        ("notify = 'https://x'\n", "notify"),
     ],
 )
 def test_bad_keys_and_types_name_the_key_and_file(tmp_path: Path, text: str, key: str) -> None:
@@ -62,6 +79,22 @@ def test_bad_keys_and_types_name_the_key_and_file(tmp_path: Path, text: str, key
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert key in str(info.value) and str(path) in str(info.value)
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_history_notify_and_estimate_keys_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "mlwatch.toml"
+    path.write_text("[checks]\nestimated_mae_ratio = 1.25\nestimated_mae_fails = true\n"
+                    "[history]\ncompare = 'previous'\n"
+                    "[notify]\nwebhook = 'https://hooks.example.com/services/T0/B0/secret'\nfile = 'alerts.jsonl'\n"
+                    "retries = 0\ntimeout_seconds = 2.5\n")
+    config = load_config(path)
+    assert (config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails) == (1.25, True)
+    assert config.history.compare == "previous"
+    assert (config.notify.webhook, config.notify.file, config.notify.retries, config.notify.timeout_seconds) == (
+        "https://hooks.example.com/services/T0/B0/secret", "alerts.jsonl", 0, 2.5)
+    # Where messages go is not part of a run: the secret webhook URL is never copied into stored runs.
+    assert "notify" not in config.to_dict() and "secret" not in str(config.to_dict())
 
 
 def test_missing_and_malformed_files_are_config_errors(tmp_path: Path) -> None:
