@@ -102,10 +102,20 @@ def make_logs(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A state where ``backfill`` stored every month of the sample logs against 2026-03 (built once)."""
-    from mlwatch.backfill import backfill
-    from mlwatch.config import load_config
+    """A state where ``python -m mlwatch backfill --json`` stored every month of the sample logs against 2026-03.
+
+    Built once, through the real command line; ``code`` and ``out`` are its exit code and JSON output.
+    """
+    import subprocess
+    import sys
 
     state = tmp_path_factory.mktemp("backfilled")
-    done = backfill(SAMPLE_LOGS, "2026-03", load_config(ROOT / "mlwatch.toml"), state)
-    return {"state": state, "runs": {r.summary["current_month"]: r.run_id for r in done.results}}
+    result = subprocess.run(
+        [sys.executable, "-m", "mlwatch", "backfill", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03",
+         "--config", str(ROOT / "mlwatch.toml"), "--state", str(state), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    out = json.loads(result.stdout)
+    return {"state": state, "code": result.returncode, "out": out,
+            "runs": {run["current_month"]: run["run_id"] for run in out["runs"]}}

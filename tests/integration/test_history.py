@@ -21,10 +21,9 @@ def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def backfilled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    state = tmp_path_factory.mktemp("state")
-    result = _mlwatch("backfill", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--state", str(state), "--json")
-    return {"state": state, "code": result.returncode, "out": json.loads(result.stdout)}
+def backfilled(backfilled_sample: dict[str, object]) -> dict[str, object]:
+    """The sample backfilled once per test session by ``python -m mlwatch backfill --json`` (tests/conftest.py)."""
+    return backfilled_sample
 
 
 def test_backfill_stores_a_run_per_month_and_exits_1_when_a_month_is_closed(backfilled) -> None:
@@ -37,7 +36,7 @@ def test_backfill_stores_a_run_per_month_and_exits_1_when_a_month_is_closed(back
 
 def test_a_second_backfill_skips_the_stored_months(backfilled) -> None:
     again = _mlwatch("backfill", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--state",
-                     str(backfilled["state"]), "--json")
+                     str(backfilled["state"]), "--config", str(ROOT / "mlwatch.toml"), "--json")
     assert again.returncode == 0, again.stderr  # nothing new ran, so nothing closed
     out = json.loads(again.stdout)
     assert out["runs"] == []
