@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # page path -> selector of the element whose appearance counts as "rendered"
 PAGES = {
     "overview": "[data-testid='gate-status']",
-    "drift": ".js-plotly-plot >> nth=3",
+    "drift": "[data-testid='stVegaLiteChart'] svg.marks >> nth=3",
     "data": ".js-plotly-plot",
     "model": ".js-plotly-plot",
 }

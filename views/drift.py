@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlwatch.charts import histogram_figure
+from mlwatch.charts import histogram_chart
 from mlwatch.report import drift_sample_text, drift_table, labels_of, rate_table, stats_table
 from views import _shared
 
@@ -41,7 +41,7 @@ def _features(run: dict) -> None:
         score = scores.loc[name]
         st.subheader(f"{STATUS_ICON[score['status']]} {name}")
         chart, facts = st.columns([3, 2])
-        chart.plotly_chart(histogram_figure(histograms[name], name, labels), width="stretch", key=f"hist_{name}")
+        chart.altair_chart(histogram_chart(histograms[name], name, labels), width="stretch", key=f"hist_{name}")
         facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
                      delta=f"limit {score['threshold']:g}", delta_color="off", delta_arrow="off")
         facts.dataframe(stats_table(run, name).round(2), width="stretch")

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
+import pyarrow as pa
+
+from mlwatch.charts import CURRENT_COLOR, REFERENCE_COLOR
 from tests.app.conftest import open_page
+
+
+def _chart(element) -> tuple[dict, pd.DataFrame]:
+    """A Vega-Lite chart's spec and the data the browser receives."""
+    return json.loads(element.proto.spec), pa.ipc.open_stream(element.proto.datasets[0].data.data).read_pandas()
 
 
 def test_empty_state(app_env) -> None:
@@ -17,8 +28,15 @@ def test_zero_rate_table_and_histograms_of_the_broken_month(app_env, stored_runs
     assert zero.loc["login", "May 2026 (%)"] == 100.0
     assert round(zero.loc["login", "March 2026 (%)"], 1) == 9.1
     assert zero.loc["login", "status"] == "FAIL" and zero.loc["view", "status"] == "pass"
-    charts = at.get("plotly_chart")
-    assert len(charts) == 4
+    charts = [_chart(element) for element in at.get("vega_lite_chart")]
+    assert [spec["title"] for spec, _ in charts] == [f"{f}: events per user" for f in ("login", "view", "cart", "purchase")]
+    spec, data = charts[0]
+    assert spec["encoding"]["x"]["title"] == "login events per user in the month"
+    assert spec["encoding"]["y"]["title"] == "share of users (%)"
+    assert spec["encoding"]["color"]["scale"] == {"domain": ["March 2026", "May 2026"], "range": [REFERENCE_COLOR, CURRENT_COLOR]}
+    shares = data.set_index(["month", "bin"])["share"]
+    assert shares[("May 2026", "0")] == 100.0 and round(shares[("March 2026", "0")], 1) == 9.1  # same bins, both months
+    assert set(data.month) == {"March 2026", "May 2026"} and shares["May 2026"].sum() == 100.0
     scores = {m.label: m.value for m in at.metric}
     assert "Drift score" in scores
     assert b"<html" in downloads[f"evidently-{stored_runs['closed']}.html"][:2000].lower()

@@ -124,9 +124,14 @@ def test_overview_shows_the_closed_gate_and_the_failed_checks(server: str, page)
 def test_drift_page_renders_a_histogram_per_feature(server: str, page) -> None:
     page.goto(f"{server}/drift")
     page.get_by_text("Share of users with 0").first.wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot").nth(3).wait_for(timeout=30_000)
-    assert page.locator(".js-plotly-plot").count() == 4
-    assert page.locator(".js-plotly-plot .xtitle").first.text_content().startswith("login events per user")
+    charts = page.get_by_test_id("stVegaLiteChart")
+    charts.nth(3).wait_for(timeout=30_000)
+    assert charts.count() == 4
+    # Drawn, not just placed: each histogram is an SVG with its axis title and a bar per bin and month.
+    first = charts.first
+    first.locator("svg.marks").wait_for(timeout=30_000)
+    assert "X-axis titled 'login events per user in the month'" in first.locator("[aria-roledescription='axis']").first.get_attribute("aria-label")
+    assert first.locator(".mark-rect path").count() >= 4
     _shot(page, "drift")
 
 
