@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mlwatch.charts import histogram_chart
@@ -44,7 +45,17 @@ def _features(run: dict) -> None:
         chart.altair_chart(histogram_chart(histograms[name], name, labels), width="stretch", key=f"hist_{name}")
         facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
                      delta=f"limit {score['threshold']:g}", delta_color="off", delta_arrow="off")
-        facts.dataframe(stats_table(run, name).round(2), width="stretch")
+        facts.table(_formatted(stats_table(run, name)))
+
+
+def _formatted(stats: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a reader wants them: users in thousands, the rest with two decimals, a dash for none."""
+    def cell(row: str, value: float | None) -> str:
+        if value is None or pd.isna(value):
+            return "–"
+        return f"{value:,.0f}" if row == "users" else f"{value:,.2f}"
+
+    return pd.DataFrame({month: [cell(row, v) for row, v in stats[month].items()] for month in stats}, index=stats.index)
 
 
 def _evidently(run: dict) -> None:

@@ -11,6 +11,13 @@ from mlwatch.charts import CURRENT_COLOR, REFERENCE_COLOR
 from tests.app.conftest import open_page
 
 
+def reference_users(stored_runs: dict) -> int:
+    """Users of the reference month of the closed run, from its stored features."""
+    from mlwatch import store
+
+    return len(store.read_features(stored_runs["state"], stored_runs["closed"], "reference"))
+
+
 def _chart(element) -> tuple[dict, pd.DataFrame]:
     """A Vega-Lite chart's spec and the data the browser receives."""
     return json.loads(element.proto.spec), pa.ipc.open_stream(element.proto.datasets[0].data.data).read_pandas()
@@ -37,6 +44,10 @@ def test_zero_rate_table_and_histograms_of_the_broken_month(app_env, stored_runs
     shares = data.set_index(["month", "bin"])["share"]
     assert shares[("May 2026", "0")] == 100.0 and round(shares[("March 2026", "0")], 1) == 9.1  # same bins, both months
     assert set(data.month) == {"March 2026", "May 2026"} and shares["May 2026"].sum() == 100.0
+    login_stats = at.table[0].value
+    assert list(login_stats.columns) == ["March 2026", "May 2026"]
+    assert login_stats.loc["users", "March 2026"] == f"{reference_users(stored_runs):,}"
+    assert login_stats.loc["p50", "May 2026"] == "0.00" and login_stats.loc["mean", "May 2026"] == "0.00"
     scores = {m.label: m.value for m in at.metric}
     assert "Drift score" in scores
     assert b"<html" in downloads[f"evidently-{stored_runs['closed']}.html"][:2000].lower()
