@@ -31,7 +31,7 @@ run: install sample-state
 test: install
 	$(BIN)/python -m pytest -q
 
-# Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 10 minutes; results in bench/out/.
+# Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 8 minutes; results in bench/out/.
 bench: install
 	$(BIN)/python -m bench
 

@@ -142,7 +142,11 @@ class Config:
         return self.features[self.target]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the config as plain data (the shape of the TOML file), without ``[notify]``."""
+        """Return the config as plain data (the shape of the TOML file) as a run stores it.
+
+        Without ``[notify]`` (a webhook URL is a secret) and ``[engine]`` (memory and threads
+        cannot change a run's results, so changing them must not make a stored month look stale).
+        """
         columns = {k: v for k, v in asdict(self.columns).items() if v is not None}
         checks: dict[str, Any] = asdict(self.checks)
         for feature, overrides in sorted(self.feature_checks.items()):
@@ -154,7 +158,6 @@ class Config:
             "checks": checks,
             "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
             "auth": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None},
-            "engine": {k: v for k, v in asdict(self.engine).items() if v is not None},
             "drift": asdict(self.drift),
             "history": asdict(self.history),
             # [notify] is left out: where a message goes changes nothing a run computes, and a

@@ -197,7 +197,7 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE duplicate_rows AS
         SELECT row, ts FROM (
             SELECT rowid AS row, ts,
-                   row_number() OVER (PARTITION BY event_id ORDER BY ts, file, line) AS position
+                   row_number() OVER (PARTITION BY event_id ORDER BY ts, file, line, rowid) AS position
             FROM events
             WHERE reason IS NULL AND event_id IS NOT NULL
               AND hash(event_id) IN (SELECT h FROM duplicate_candidates)
@@ -206,7 +206,7 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _staging_parts(files: list[Path], columns: Columns) -> list[str]:
-    """Return the staging queries to insert in order, each giving the columns of ``_STAGED``."""
+    """Return the staging queries to insert in order (their columns: see ``validated_sql``)."""
     json_files = [str(p) for p in files if _format_of(p) == "json"]
     csv_files = [p for p in files if _format_of(p) == "csv"]
     parquet_files = [p for p in files if _format_of(p) == "parquet"]
@@ -288,15 +288,19 @@ def _csv_group_sql(index: int, header: tuple[str, ...], files: list[str], column
 
 
 def _parquet_parts(files: list[Path], columns: Columns) -> list[str]:
-    """One query per group of Parquet files with the same columns and timestamp type."""
-    groups: dict[tuple[bool, str], list[str]] = {}
+    """One query per group of Parquet files whose columns read have the same types.
+
+    DuckDB takes a group's column types from its first file, so files typed differently
+    (an integer ``user_id`` here, a string there) are read in separate groups.
+    """
+    groups: dict[tuple[str, ...], tuple[bool, str, list[str]]] = {}
     for path in files:
         schema = _parquet_schema(path, columns)
         if schema is None:
             continue  # no row
-        names, ts_type = schema
-        groups.setdefault((columns.event_id in names, ts_type), []).append(str(path))
-    return [_parquet_sql(paths, columns, has_id, ts_type) for (has_id, ts_type), paths in groups.items()]
+        has_id, ts_type, types = schema
+        groups.setdefault(types, (has_id, ts_type, []))[2].append(str(path))
+    return [_parquet_sql(paths, columns, has_id, ts_type) for has_id, ts_type, paths in groups.values()]
 
 
 def _parquet_sql(files: list[str], columns: Columns, has_event_id: bool, ts_type: str) -> str:
@@ -318,8 +322,9 @@ def _parquet_sql(files: list[str], columns: Columns, has_event_id: bool, ts_type
     """
 
 
-def _parquet_schema(path: Path, columns: Columns) -> tuple[set[str], str] | None:
-    """Return a Parquet file's column names and the kind of its timestamp column, or None when it has no row.
+def _parquet_schema(path: Path, columns: Columns) -> tuple[bool, str, tuple[str, ...]] | None:
+    """Return whether a Parquet file has the event id, the kind of its timestamp column and the types
+    of the columns read; None when it has no row.
 
     Raises:
         InputError: the file is not Parquet, or a required column is missing.
@@ -339,11 +344,14 @@ def _parquet_schema(path: Path, columns: Columns) -> tuple[set[str], str] | None
     if parquet.metadata.num_rows == 0:
         return None
     kind = schema.field(columns.timestamp).type
+    has_id = bool(columns.event_id) and columns.event_id in names
+    read = [columns.user_id, columns.event, columns.timestamp, *([columns.event_id] if has_id else [])]
+    types = (str(has_id), *(str(schema.field(name).type) for name in read))
     if pa.types.is_timestamp(kind):
-        return names, "timestamptz" if kind.tz else "timestamp"
+        return has_id, "timestamptz" if kind.tz else "timestamp", types
     if pa.types.is_date(kind):
-        return names, "date"
-    return names, "text"
+        return has_id, "date", types
+    return has_id, "text", types
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -363,11 +371,12 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
     epoch = f"""CASE WHEN abs({number}) >= {_MS_THRESHOLD}
                      THEN CASE WHEN abs({number}) < {_MAX_EPOCH_S * 1000} THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END
                      WHEN abs({number}) < {_MAX_EPOCH_S} THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"""
-    text = f"TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'"
+    # A date starts with a digit: DuckDB would also take the words 'epoch' and 'infinity'.
+    text = f"CASE WHEN left({column}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END"
     is_number = f"regexp_full_match({column}, '-?[0-9]+(\\.[0-9]+)?')"
-    if fmt:
-        text = f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, {text})"
-        return f"CASE WHEN {is_number} THEN {epoch} ELSE {text} END"
+    if fmt:  # the configured format first: "%Y%m%d" must win over reading 20260305 as epoch seconds
+        return (f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, "
+                f"CASE WHEN {is_number} THEN {epoch} ELSE {text} END)")
     # No number is ever a valid ISO timestamp, so ISO (the common case) is tried first and the
     # pattern match runs only on what it rejects.
     return f"coalesce({text}, CASE WHEN {is_number} THEN {epoch} END)"

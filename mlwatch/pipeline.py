@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,10 +90,25 @@ def load_logs(logs: str | Path, config: Config, state: str | Path) -> LoadedLogs
     """
     con = connect(config, state)
     try:
-        return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
+        with _engine_errors(str(logs)):
+            return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
     except BaseException:
         con.close()
         raise
+
+
+@contextlib.contextmanager
+def _engine_errors(logs: str) -> Iterator[None]:
+    """Turn a DuckDB failure past reading (out of memory or spill space at scale) into a one-line error."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(
+            f"{logs}: DuckDB ran out of memory or spill space ({str(exc).splitlines()[0]}); raise [engine] "
+            "memory_limit or point [engine] temp_directory to a disk with more room"
+        ) from exc
+    except duckdb.Error as exc:
+        raise InputError(f"{logs}: DuckDB failed ({str(exc).splitlines()[0]}); nothing was stored") from exc
 
 
 @dataclass(frozen=True)
@@ -140,10 +156,11 @@ def run_monthly(
         raise InputError(f"--reference {reference} must be before --current {current}")
     con = loaded.con if loaded else connect(config, state)
     try:
-        result = _run(con, str(logs), reference, current, config, state, started_by, _Stages(progress or _silent),
-                      loaded.ingest if loaded else None)
-        if measure_actuals:
-            measure_stored_actuals(con, state, str(logs))
+        with _engine_errors(str(logs)):
+            result = _run(con, str(logs), reference, current, config, state, started_by,
+                          _Stages(progress or _silent), loaded.ingest if loaded else None)
+            if measure_actuals:
+                measure_stored_actuals(con, state, str(logs))
         return result
     finally:
         if loaded is None:
@@ -156,7 +173,7 @@ def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, lo
 
     try:
         update_actuals(con, state, logs)
-    except MlwatchError as exc:  # the run itself is stored; its actuals can be measured later
+    except (MlwatchError, duckdb.Error) as exc:  # the run itself is stored; its actuals can be measured later
         logging.getLogger(__name__).warning("actual performance not measured: %s", exc)
 
 

@@ -263,3 +263,34 @@ def test_events_beyond_the_memory_limit_spill_to_disk_with_the_same_result(tmp_p
     assert con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchall()[0][0] > 0  # it did spill
     per_user = con.execute("SELECT count(DISTINCT user_id), count(*) FROM events").fetchall()[0]
     assert (report.rows_read, report.rows_rejected, report.duplicates, per_user) == (400_000, 0, 0, (5000, 400_000))
+
+
+def test_parquet_files_typed_differently_are_read_together(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"user_id": pa.array([7], pa.int64()), "event": ["x"],
+                             "timestamp": pa.array([1772704800], pa.int64())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"user_id": ["u2"], "event": ["x"], "timestamp": ["2026-03-06T10:00:00Z"]}),
+                   tmp_path / "b.parquet")
+    report, events = _read(tmp_path)
+    assert (report.rows_read, report.rows_rejected) == (2, 0)
+    assert list(events.user_id) == ["7", "u2"]
+    assert list(events.ts) == [pd.Timestamp("2026-03-05 10:00"), pd.Timestamp("2026-03-06 10:00")]
+
+
+@pytest.mark.parametrize("raw", ["epoch", "infinity", "-infinity", "now"])
+def test_words_duckdb_reads_as_dates_are_bad_timestamps(tmp_path: Path, raw: str) -> None:
+    report, _ = _read(write_jsonl(tmp_path / "a.jsonl", [ROW, {**ROW, "event_id": "e2", "timestamp": raw}]))
+    assert report.rejected_by_reason == {"bad_timestamp": 1}
+
+
+def test_a_configured_format_wins_over_reading_digits_as_epoch_seconds(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", ["user_id", "event", "timestamp"], ["1,x,20260305", "2,x,1772704800"])
+    _, events = _read(path, Columns(timestamp_format="%Y%m%d"))
+    assert list(events.ts) == [pd.Timestamp("2026-03-05 00:00"), pd.Timestamp("2026-03-05 10:00")]
+
+
+def test_duplicates_with_the_same_time_keep_the_first_line(tmp_path: Path) -> None:
+    rows = [{**ROW, "event_id": "a", "event": name} for name in ("first", "second", "third")]
+    rows += [{**ROW, "event_id": f"b{i}"} for i in range(50)]
+    report, events = _read(write_jsonl(tmp_path / "a.jsonl", rows))
+    assert report.duplicates == 2
+    assert events[events.event_id == "a"].event.tolist() == ["first"]

@@ -14,6 +14,7 @@ from mlwatch.config import load_config
 from mlwatch.drift import compute_drift
 from mlwatch.errors import ConfigError
 from mlwatch.histograms import count_histogram, value_histogram
+from tests.conftest import ROOT, SAMPLE_LOGS
 
 COLUMNS = ["login", "view"]
 
@@ -30,6 +31,7 @@ def test_engine_and_drift_settings_are_read(tmp_path: Path) -> None:
     assert (config.engine.memory_limit, config.engine.threads, config.engine.temp_directory) == ("512MB", 1, "/var/tmp/mlwatch")
     assert (config.drift.sample_size, config.drift.seed) == (5000, 7)
     assert load_config(None).drift.sample_size == 200_000 and load_config(None).engine.memory_limit == "2GB"
+    assert load_config(ROOT / "mlwatch.toml").engine == load_config(None).engine  # the shipped file says the defaults
 
 
 @pytest.mark.parametrize(
@@ -115,8 +117,11 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
     run = json.loads(capsys.readouterr().out)
     assert code in (0, 1)
     summary = json.loads((state / "runs" / run["run_id"] / "summary.json").read_text())
-    assert set(summary["seconds"]) >= {"Reading the logs", "Building the monthly features", "Storing the run"}
-    assert all(seconds >= 0 for seconds in summary["seconds"].values())
+    assert list(summary["seconds"]) == [
+        "Reading the logs", "Building the monthly features", "Training the model on the reference month",
+        "Checking the current month against the reference month",
+        "Estimating this month's error before its purchases are known", "Storing the run"]
+    assert all(seconds > 0 for seconds in summary["seconds"].values())
     users = summary["features"]["users"]
     assert summary["drift"]["sample"]["current"] == {"scored": 1000, "users": users}
     for feature in ("login", "view", "cart", "purchase", "prediction"):
@@ -136,3 +141,22 @@ def test_a_spill_folder_that_cannot_be_created_is_a_config_error(make_logs, tmp_
     assert code == 2
     assert "[engine] temp_directory" in err and str(blocker / "spill") in err and "\n" not in err
     assert not (tmp_path / "state" / "runs").exists() or not any((tmp_path / "state" / "runs").iterdir())
+
+
+def test_running_out_of_memory_is_one_line_naming_the_engine_settings(tmp_path: Path, capsys) -> None:
+    config = _config(tmp_path, '[engine]\nmemory_limit = "1MB"\n')
+    code = main(["run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-04",
+                 "--state", str(tmp_path / "state"), "--config", str(config)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "[engine] memory_limit" in err and "\n" not in err and "Traceback" not in err
+
+
+def test_changing_only_the_engine_settings_does_not_make_stored_months_stale(make_logs, tmp_path: Path) -> None:
+    from mlwatch.backfill import backfill
+
+    logs = make_logs(users=300, seed=5)
+    state = tmp_path / "state"
+    first = backfill(logs, "2026-03", load_config(None), state)
+    again = backfill(logs, "2026-03", load_config(_config(tmp_path, "[engine]\nthreads = 1\nmemory_limit = \"1GB\"\n")), state)
+    assert len(first.results) == 2 and not again.results and len(again.skipped) == 2
