@@ -431,15 +431,15 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
 
 
 def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
-    """Run the staging query; on a read failure, name the file that cannot be read."""
+    """Run the staging query; on a read failure, name the file that cannot be read.
+
+    Running out of memory or spill space is not the file's fault: it propagates, and the pipeline
+    turns it into one line naming the [engine] settings (``pipeline._engine_errors``).
+    """
     try:
         con.execute(sql)
-    except duckdb.OutOfMemoryException as exc:
-        raise InputError(
-            f"{files[0].parent}: DuckDB ran out of memory or spill space reading the logs "
-            f"({str(exc).splitlines()[0]}); raise [engine] memory_limit or point [engine] temp_directory "
-            "to a disk with more room"
-        ) from exc
+    except duckdb.OutOfMemoryException:
+        raise
     except duckdb.Error as exc:
         culprit = _first_unreadable(files)
         where = str(culprit) if culprit else str(files[0].parent)
