@@ -52,7 +52,9 @@ def run_all(out: Path, plan: Plan) -> dict[str, Any]:
 
     out.mkdir(parents=True, exist_ok=True)
     config_path = out / "bench.toml"
-    config_path.write_text(f'[engine]\nmemory_limit = "{plan.memory_limit}"\n\n[drift]\nsample_size = {plan.drift_sample}\n')
+    config_path.write_text(
+        f'[engine]\nmemory_limit = "{plan.memory_limit}"\n\n[drift]\nsample_size = {plan.drift_sample}\n'
+    )
     config = load_config(config_path)
     results: dict[str, Any] = {"machine": machine(), "plan": plan.__dict__, "started": time.strftime("%Y-%m-%d %H:%M")}
     started = time.perf_counter()
@@ -63,23 +65,37 @@ def run_all(out: Path, plan: Plan) -> dict[str, Any]:
     for fmt in FORMATS:
         logs = _logs(out, plan.feature_users, fmt)
         _say(f"feature build, {plan.feature_users:,} users, {fmt}")
-        features.append({"users_generated": plan.feature_users, **compare_feature_build(logs, fmt, config, plan.repeat)})
+        features.append(
+            {"users_generated": plan.feature_users, **compare_feature_build(logs, fmt, config, plan.repeat)}
+        )
     _say(f"feature build, {plan.feature_users_parquet:,} users, parquet")
     logs = _logs(out, plan.feature_users_parquet, "parquet")
-    features.append({"users_generated": plan.feature_users_parquet,
-                     **compare_feature_build(logs, "parquet", config, plan.repeat)})
+    features.append(
+        {"users_generated": plan.feature_users_parquet, **compare_feature_build(logs, "parquet", config, plan.repeat)}
+    )
     results["features"] = features
     _say("line validation, JSON Lines")
-    results["validation"] = {"users_generated": plan.feature_users,
-                             **compare_line_validation(_logs(out, plan.feature_users, "jsonl"), config, plan.repeat)}
+    results["validation"] = {
+        "users_generated": plan.feature_users,
+        **compare_line_validation(_logs(out, plan.feature_users, "jsonl"), config, plan.repeat),
+    }
 
     results["scale"] = []
     for users in plan.scale_users:
         _say(f"whole run, {users:,} users, parquet")
         state = out / "state" / str(users)
         shutil.rmtree(state, ignore_errors=True)
-        measured = _subprocess_json(["bench.scale", "--logs", str(_logs(out, users, "parquet")), "--state", str(state),
-                                     "--config", str(config_path)])
+        measured = _subprocess_json(
+            [
+                "bench.scale",
+                "--logs",
+                str(_logs(out, users, "parquet")),
+                "--state",
+                str(state),
+                "--config",
+                str(config_path),
+            ]
+        )
         results["scale"].append({"users_generated": users, **measured})
 
     from bench.drift import compare_drift
@@ -125,8 +141,10 @@ def _pages(state: Path, repeat: int) -> dict[str, Any]:
         return pages
     _say("page render times, headless Chromium")
     for kind, times in (("browser", measure(state, repeat)), ("switch", measure_switch(state, repeat))):
-        pages[kind] = {page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-                       for page, v in times.items()}
+        pages[kind] = {
+            page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
+            for page, v in times.items()
+        }
     return pages
 
 
@@ -136,25 +154,46 @@ def machine() -> dict[str, Any]:
     import evidently
     import sklearn
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"cores": os.cpu_count(), "memory_gb": round(memory / 2**30, 1), "cpu": cpu,
-            "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "evidently": evidently.__version__, "scikit-learn": sklearn.__version__}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        int(line.split()[1]) * 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory / 2**30, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "evidently": evidently.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
 def markdown(results: dict[str, Any]) -> str:
     """The results as Markdown tables, each figure with its target beside it."""
     m = results["machine"]
-    lines = [f"Measured {results['started']} on {m['cores']} cores, {m['memory_gb']} GB ({m['cpu']}); "
-             f"Python {m['python']}, DuckDB {m['duckdb']}, Evidently {m['evidently']}, "
-             f"scikit-learn {m['scikit-learn']}. Whole benchmark: {results['seconds']:.0f} s.", ""]
-    lines += ["### Feature build (one month's features and the next month's target)", "",
-              "| logs | events | bare GROUP BY over the files | mlwatch build | ratio (target ≤ 1.3) "
-              "| pandas read + build | pandas build / mlwatch build (target ≥ 15) | ingest + build vs pandas |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Measured {results['started']} on {m['cores']} cores, {m['memory_gb']} GB ({m['cpu']}); "
+        f"Python {m['python']}, DuckDB {m['duckdb']}, Evidently {m['evidently']}, "
+        f"scikit-learn {m['scikit-learn']}. Whole benchmark: {results['seconds']:.0f} s.",
+        "",
+    ]
+    lines += [
+        "### Feature build (one month's features and the next month's target)",
+        "",
+        "| logs | events | bare GROUP BY over the files | mlwatch build | ratio (target ≤ 1.3) "
+        "| pandas read + build | pandas build / mlwatch build (target ≥ 15) | ingest + build vs pandas |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for f in results["features"]:
         s = f["seconds"]
         mlwatch_total = s["mlwatch_ingest"] + s["mlwatch_build"]
@@ -164,46 +203,74 @@ def markdown(results: dict[str, Any]) -> str:
             f"(vs the same query on the table: {s['mlwatch_build'] / s['bare_table']:.2f}x) "
             f"| {s['pandas_read']:.2f} + {s['pandas_build']:.2f} s | {s['pandas_build'] / s['mlwatch_build']:.1f}x "
             f"| {mlwatch_total:.2f} s vs {s['pandas_read'] + s['pandas_build']:.2f} s: "
-            f"{(s['pandas_read'] + s['pandas_build']) / mlwatch_total:.1f}x |")
+            f"{(s['pandas_read'] + s['pandas_build']) / mlwatch_total:.1f}x |"
+        )
     v = results["validation"]["seconds"]
-    lines += ["", "### Rejected-row counting (clean JSON Lines, "
-              f"{results['validation']['rows']:,} events)", "",
-              "| lines read as text and validated | read_json, same validation | ratio (target ≤ 1.5) "
-              "| bare read_json, no validation |", "|---:|---:|---:|---:|",
-              f"| {v['text_validated']:.3f} s | {v['read_json']:.3f} s | {v['text_validated'] / v['read_json']:.2f}x "
-              f"| {v['read_json_bare']:.3f} s ({v['text_validated'] / v['read_json_bare']:.2f}x) |"]
-    lines += ["", "### Whole monthly run (Parquet; targets at 1M users: < 60 s, peak RSS < 4 GB)", "",
-              "| users | events read | run | peak RSS | spilled | " + " | ".join(_STAGES) + " |",
-              "|---:|---:|---:|---:|---:|" + "---:|" * len(_STAGES)]
+    lines += [
+        "",
+        f"### Rejected-row counting (clean JSON Lines, {results['validation']['rows']:,} events)",
+        "",
+        "| lines read as text and validated | read_json, same validation | ratio (target ≤ 1.5) "
+        "| bare read_json, no validation |",
+        "|---:|---:|---:|---:|",
+        f"| {v['text_validated']:.3f} s | {v['read_json']:.3f} s | {v['text_validated'] / v['read_json']:.2f}x "
+        f"| {v['read_json_bare']:.3f} s ({v['text_validated'] / v['read_json_bare']:.2f}x) |",
+    ]
+    lines += [
+        "",
+        "### Whole monthly run (Parquet; targets at 1M users: < 60 s, peak RSS < 4 GB)",
+        "",
+        "| users | events read | run | peak RSS | spilled | " + " | ".join(_STAGES) + " |",
+        "|---:|---:|---:|---:|---:|" + "---:|" * len(_STAGES),
+    ]
     for r in results["scale"]:
         by_stage = {s["stage"]: s for s in r["stages"]}
-        cells = [f"{by_stage[k]['seconds']:.1f} s / {_gb(by_stage[k]['peak_rss_bytes'])}" if k in by_stage else "–"
-                 for k in _STAGES.values()]
-        lines.append(f"| {r['users_generated']:,} | {r['rows_read']:,} | {r['run_seconds']:.1f} s "
-                     f"| {_gb(r['peak_rss_bytes'])} | {_gb(r['spilled_bytes'])} | " + " | ".join(cells) + " |")
+        cells = [
+            f"{by_stage[k]['seconds']:.1f} s / {_gb(by_stage[k]['peak_rss_bytes'])}" if k in by_stage else "–"
+            for k in _STAGES.values()
+        ]
+        lines.append(
+            f"| {r['users_generated']:,} | {r['rows_read']:,} | {r['run_seconds']:.1f} s "
+            f"| {_gb(r['peak_rss_bytes'])} | {_gb(r['spilled_bytes'])} | " + " | ".join(cells) + " |"
+        )
     d = results["drift"]
     worst = max(d["max_score_difference"].values())
-    lines += ["", f"### Drift stage ({d['users']['current']:,} users; Evidently on a {d['sample_size']:,}-user "
-              f"sample, seeds 0–{d['seeds'] - 1})", "",
-              "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
-              "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
-              "| largest score difference (target ≤ 0.01) | same check statuses |",
-              "|---:|---:|---:|---:|---:|---|",
-              f"| {d['seconds']['mlwatch']:.1f} s | {d['seconds']['evidently_full']:.1f} s "
-              f"| {d['seconds']['evidently_full'] / d['seconds']['mlwatch']:.1f}x "
-              f"| {d['seconds']['mlwatch_metrics_full']:.1f} s "
-              f"({d['seconds']['mlwatch_metrics_full'] / d['seconds']['mlwatch']:.1f}x) | {worst:.4f} "
-              f"| {'yes' if d['same_check_status'] else 'NO'} |",
-              "", "| column | full-data score | largest difference of the sample | threshold |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        f"### Drift stage ({d['users']['current']:,} users; Evidently on a {d['sample_size']:,}-user "
+        f"sample, seeds 0–{d['seeds'] - 1})",
+        "",
+        "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
+        "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
+        "| largest score difference (target ≤ 0.01) | same check statuses |",
+        "|---:|---:|---:|---:|---:|---|",
+        f"| {d['seconds']['mlwatch']:.1f} s | {d['seconds']['evidently_full']:.1f} s "
+        f"| {d['seconds']['evidently_full'] / d['seconds']['mlwatch']:.1f}x "
+        f"| {d['seconds']['mlwatch_metrics_full']:.1f} s "
+        f"({d['seconds']['mlwatch_metrics_full'] / d['seconds']['mlwatch']:.1f}x) | {worst:.4f} "
+        f"| {'yes' if d['same_check_status'] else 'NO'} |",
+        "",
+        "| column | full-data score | largest difference of the sample | threshold |",
+        "|---|---:|---:|---:|",
+    ]
     for column, score in d["full_scores"].items():
-        lines.append(f"| {column} | {score:.4f} | {d['max_score_difference'][column]:.4f} | {d['thresholds'][column]:g} |")
+        lines.append(
+            f"| {column} | {score:.4f} | {d['max_score_difference'][column]:.4f} | {d['thresholds'][column]:g} |"
+        )
     p = results["pages"]
-    lines += ["", f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)", "",
-              "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
-              "| browser, page switch from the Overview: median / worst |", "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)",
+        "",
+        "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
+        "| browser, page switch from the Overview: median / worst |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for page, server in p["server"].items():
-        lines.append(f"| {page} | {server['first']:.2f} s | {server['cached']:.2f} s "
-                     f"| {_timing(p.get('browser', {}).get(page))} | {_timing(p.get('switch', {}).get(page))} |")
+        lines.append(
+            f"| {page} | {server['first']:.2f} s | {server['cached']:.2f} s "
+            f"| {_timing(p.get('browser', {}).get(page))} | {_timing(p.get('switch', {}).get(page))} |"
+        )
     if "skipped" in p:
         lines.append(f"Browser timing skipped: {p['skipped']}.")
     return "\n".join(lines) + "\n"

@@ -74,14 +74,18 @@ def compare_drift(state: Path, run_id: str | None = None, seeds: int = 3) -> dic
     same_status = all(
         ck.check_drift(None if c == "prediction" else c, scores[c], thresholds[c], labels).status
         == ck.check_drift(None if c == "prediction" else c, full[c], thresholds[c], labels).status
-        for scores in sampled.values() for c in columns
+        for scores in sampled.values()
+        for c in columns
     )
     return {
         "run_id": record.run_id,
         "users": {"reference": len(ref), "current": len(cur)},
         "sample_size": sample_size,
-        "seconds": {"mlwatch": round(min(seconds), 2), "evidently_full": round(preset_seconds, 2),
-                    "mlwatch_metrics_full": round(full_seconds, 2)},
+        "seconds": {
+            "mlwatch": round(min(seconds), 2),
+            "evidently_full": round(preset_seconds, 2),
+            "mlwatch_metrics_full": round(full_seconds, 2),
+        },
         "full_scores": {c: round(full[c], 5) for c in columns},
         "max_score_difference": {
             c: round(max(abs(scores[c] - full[c]) for scores in sampled.values()), 5) for c in columns
@@ -100,7 +104,9 @@ def _preset_scores(
     from evidently.presets import DataDriftPreset
 
     definition = DataDefinition(numerical_columns=list(columns))
-    datasets = [Dataset.from_pandas(frame[columns].astype("float64"), data_definition=definition) for frame in (ref, cur)]
+    datasets = [
+        Dataset.from_pandas(frame[columns].astype("float64"), data_definition=definition) for frame in (ref, cur)
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         preset = DataDriftPreset(columns=list(columns), method=DRIFT_METHOD, per_column_threshold=dict(thresholds))

@@ -67,17 +67,23 @@ def compare_line_validation(logs: Path, config: Config, repeat: int = 3) -> dict
     """
     con = db.connect()
     try:
+
         def load(source: str) -> Callable[[], Any]:
             def run() -> None:
                 con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
                 con.execute(f"INSERT INTO events {validated_sql(source, names)}")
+
             return run
 
         seconds = {
             "text_validated": _best(repeat, load(json_lines_sql(files, names))),
             "read_json": _best(repeat, load(plain)),
-            "read_json_bare": _best(repeat, lambda: con.execute(
-                f"CREATE OR REPLACE TABLE bare AS SELECT * FROM read_json({sql_list(files)}, format = 'newline_delimited')")),
+            "read_json_bare": _best(
+                repeat,
+                lambda: con.execute(
+                    f"CREATE OR REPLACE TABLE bare AS SELECT * FROM read_json({sql_list(files)}, format = 'newline_delimited')"
+                ),
+            ),
         }
         rows = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
     finally:
@@ -89,8 +95,10 @@ def _source(files: list[str], fmt: str) -> str:
     if fmt == "parquet":
         return f"(SELECT user_id, event, CAST(timestamp AS TIMESTAMP) AS ts FROM read_parquet({sql_list(files)}))"
     reader = "read_csv" if fmt == "csv" else "read_json"
-    return (f"(SELECT user_id, event, CAST(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS ts"
-            f" FROM {reader}({sql_list(files)}))")
+    return (
+        f"(SELECT user_id, event, CAST(timestamp AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS ts"
+        f" FROM {reader}({sql_list(files)}))"
+    )
 
 
 def _bare_sql(source: str, config: Config) -> str:
@@ -125,16 +133,20 @@ def _pandas_read(files: list[str], fmt: str) -> pd.DataFrame:
 
 def _pandas_build(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
     """The straightforward pandas version: filter the month, map events to features, pivot, join the target."""
-    start, end, after = (pd.Timestamp(month_start(m), tz="UTC")
-                         for m in (REFERENCE, next_month(REFERENCE), next_month(next_month(REFERENCE))))
+    start, end, after = (
+        pd.Timestamp(month_start(m), tz="UTC")
+        for m in (REFERENCE, next_month(REFERENCE), next_month(next_month(REFERENCE)))
+    )
     month = frame[(frame["timestamp"] >= start) & (frame["timestamp"] < end)]
     feature_of = {event: name for name, events in config.features.items() for event in events}
     table = month.assign(feature=month["event"].map(feature_of)).pivot_table(
-        index="user_id", columns="feature", values="event", aggfunc="count", fill_value=0)
+        index="user_id", columns="feature", values="event", aggfunc="count", fill_value=0
+    )
     table = table.reindex(columns=list(config.features), fill_value=0)
     table.insert(0, "events", month.groupby("user_id").size())
-    following = frame[(frame["timestamp"] >= end) & (frame["timestamp"] < after)
-                      & frame["event"].isin(config.target_events())]
+    following = frame[
+        (frame["timestamp"] >= end) & (frame["timestamp"] < after) & frame["event"].isin(config.target_events())
+    ]
     table["target"] = following.groupby("user_id").size().reindex(table.index, fill_value=0)
     return table.reset_index()
 

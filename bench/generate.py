@@ -45,7 +45,11 @@ class GeneratedLogs:
 
 
 def generate_logs(
-    out: Path, users: int, fmt: str = "parquet", events_per_user: float = 11.1, seed: int = 0,
+    out: Path,
+    users: int,
+    fmt: str = "parquet",
+    events_per_user: float = 11.1,
+    seed: int = 0,
     months: tuple[str, ...] = MONTHS,
 ) -> GeneratedLogs:
     """Write the logs of ``users`` users over ``months`` under ``out/<fmt>/``.
@@ -75,7 +79,12 @@ def generate_logs(
 
 
 def _month_table(
-    rng: np.random.Generator, month: str, level: np.ndarray, buyer: np.ndarray, per_user: float, first_id: int,
+    rng: np.random.Generator,
+    month: str,
+    level: np.ndarray,
+    buyer: np.ndarray,
+    per_user: float,
+    first_id: int,
     uplift: float,
 ) -> pa.Table:
     users = len(level)
@@ -95,12 +104,16 @@ def _month_table(
     order = np.argsort(seconds, kind="stable")
     user, event, seconds = user[order], event[order], seconds[order]
     ids = np.arange(first_id, first_id + len(user), dtype=np.int64)
-    return pa.table({
-        "user_id": pc.binary_join_element_wise("u", pa.array(user).cast(pa.string()), ""),
-        "event": pa.DictionaryArray.from_arrays(pa.array(event.astype(np.int32)), pa.array(EVENTS)).cast(pa.string()),
-        "timestamp": pa.array((start + seconds.astype("timedelta64[s]")).astype("datetime64[us]")),
-        "event_id": pc.binary_join_element_wise("e", pa.array(ids).cast(pa.string()), ""),
-    })
+    return pa.table(
+        {
+            "user_id": pc.binary_join_element_wise("u", pa.array(user).cast(pa.string()), ""),
+            "event": pa.DictionaryArray.from_arrays(pa.array(event.astype(np.int32)), pa.array(EVENTS)).cast(
+                pa.string()
+            ),
+            "timestamp": pa.array((start + seconds.astype("timedelta64[s]")).astype("datetime64[us]")),
+            "event_id": pc.binary_join_element_wise("e", pa.array(ids).cast(pa.string()), ""),
+        }
+    )
 
 
 def _write(table: pa.Table, path: Path, fmt: str) -> None:
@@ -133,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     logs = generate_logs(args.out, args.users, args.format, args.events_per_user, args.seed)
-    print(f"{logs.rows:,} events of {logs.users:,} users in {logs.files} {logs.format} files under {logs.path} "
-          f"({time.perf_counter() - started:.1f} s)")
+    print(
+        f"{logs.rows:,} events of {logs.users:,} users in {logs.files} {logs.format} files under {logs.path} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

@@ -24,8 +24,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 # page path -> selector of the element whose appearance counts as "rendered"
 PAGES = {
     "overview": "[data-testid='gate-status']",
@@ -114,9 +121,25 @@ def _server(state: Path) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "MLWATCH_STATE": str(state)}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url)
@@ -144,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for page, server in measure_server(Path(args.state), args.repeat).items():
         print(f"server   {page:<9} first {server['first']:.2f} s  cached {server['cached']:.2f} s")
-    for kind, times in (("browser", measure(Path(args.state), args.repeat)),
-                        ("switch", measure_switch(Path(args.state), args.repeat))):
+    for kind, times in (
+        ("browser", measure(Path(args.state), args.repeat)),
+        ("switch", measure_switch(Path(args.state), args.repeat)),
+    ):
         for page, values in times.items():
-            print(f"{kind:<8} {page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s  (n={len(values)})")
+            print(
+                f"{kind:<8} {page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s  (n={len(values)})"
+            )
     return 0
 
 

@@ -24,7 +24,9 @@ def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | P
     if ".." in Path(text).parts:
         raise InputError(f"{text}: '..' is not allowed in a logs path; use a folder inside {_listing(allowed)}")
     if glob.has_magic(text):
-        raise InputError(f"{text}: patterns are not allowed from the browser; give a folder or file inside {_listing(allowed)}")
+        raise InputError(
+            f"{text}: patterns are not allowed from the browser; give a folder or file inside {_listing(allowed)}"
+        )
     root = Path(base)
     target = root / text
     if not target.exists():

@@ -137,8 +137,13 @@ def authenticate(state: str | Path, name: str, password: str) -> User:
     raise AuthError("wrong name or password")
 
 
-def role_for_email(email: str | None, approvers: tuple[str, ...], admins: tuple[str, ...],
-                   marketers: tuple[str, ...], default_role: str | None) -> str | None:
+def role_for_email(
+    email: str | None,
+    approvers: tuple[str, ...],
+    admins: tuple[str, ...],
+    marketers: tuple[str, ...],
+    default_role: str | None,
+) -> str | None:
     """Map a single-sign-on e-mail address to a role (admin, then approver, then marketer lists).
 
     Matching ignores case; an entry starting with ``@`` matches a whole domain.

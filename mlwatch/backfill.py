@@ -42,7 +42,12 @@ class BackfillResult:
 
 
 def plan_backfill(
-    months: list[str], reference: str, config: Config, state: str | Path, logs: str, force: bool = False,
+    months: list[str],
+    reference: str,
+    config: Config,
+    state: str | Path,
+    logs: str,
+    force: bool = False,
 ) -> BackfillPlan:
     """Choose the months to run: every month after ``reference`` that has events.
 
@@ -72,8 +77,13 @@ def plan_backfill(
 
 
 def backfill(
-    logs: str | Path, reference: str, config: Config, state: str | Path, force: bool = False,
-    started_by: str = "cli", progress: Callable[[str], None] | None = None,
+    logs: str | Path,
+    reference: str,
+    config: Config,
+    state: str | Path,
+    force: bool = False,
+    started_by: str = "cli",
+    progress: Callable[[str], None] | None = None,
 ) -> BackfillResult:
     """Read the logs once, run every planned month, then measure the actuals of the stored runs.
 
@@ -88,8 +98,18 @@ def backfill(
         for ref, current in plan.runs:
             if progress:
                 progress(f"{current} against {ref}")
-            results.append(run_monthly(loaded.logs, ref, current, config, state, started_by=started_by,
-                                       loaded=loaded, measure_actuals=False))
+            results.append(
+                run_monthly(
+                    loaded.logs,
+                    ref,
+                    current,
+                    config,
+                    state,
+                    started_by=started_by,
+                    loaded=loaded,
+                    measure_actuals=False,
+                )
+            )
         measure_stored_actuals(loaded.con, state, loaded.logs)
     finally:
         loaded.con.close()

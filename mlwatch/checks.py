@@ -126,7 +126,9 @@ def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]]
         gone = [e for e in before if e not in vocab.current_counts]
         still = [e for e in events if e in vocab.current_counts]
         if before and not still:
-            failures.append(f"no {feature} event this month ({_names(gone)} occurred in {labels.reference}, not in {labels.current})")
+            failures.append(
+                f"no {feature} event this month ({_names(gone)} occurred in {labels.reference}, not in {labels.current})"
+            )
         elif gone:
             warnings.append(f"event {_names(gone)} ({feature}) no longer occurs, the other {feature} events still do")
     new = [f"{name} (likely {vocab.suggestions[name]})" if vocab.suggestions.get(name) else name for name in vocab.new]
@@ -148,7 +150,9 @@ def check_missing_rate(
         f"{_title(feature)} is missing for {_pct(current.missing_rate)} of users this month"
         f" ({labels.reference}: {_pct(reference.missing_rate)})."
     )
-    return CheckResult("missing_rate", feature, status, current.missing_rate, reference.missing_rate, threshold, message)
+    return CheckResult(
+        "missing_rate", feature, status, current.missing_rate, reference.missing_rate, threshold, message
+    )
 
 
 def check_zero_rate(

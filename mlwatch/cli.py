@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mlwatch", description="Guard the monthly input data of an ML model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mlwatch", description="Guard the monthly input data of an ML model."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the monthly checks and store the run")
@@ -56,8 +58,12 @@ def _parser() -> argparse.ArgumentParser:
 
     backfill = commands.add_parser("backfill", help="run every month found in the logs after the reference month")
     backfill.add_argument("--logs", required=True, help="log file, directory (read recursively) or glob")
-    backfill.add_argument("--reference", required=True, metavar="YYYY-MM",
-                          help="reference month ([history] compare = \"previous\": the first one)")
+    backfill.add_argument(
+        "--reference",
+        required=True,
+        metavar="YYYY-MM",
+        help='reference month ([history] compare = "previous": the first one)',
+    )
     backfill.add_argument("--force", action="store_true", help="run again months already stored with the same inputs")
     _add_common(backfill)
     backfill.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
@@ -162,8 +168,11 @@ def _notify(config: Config, summary: dict[str, Any], state: Path) -> None:
 
     for delivery in notify_closed(config.notify, summary, state):
         if not delivery.delivered:
-            print(f"mlwatch: warning: notification to {delivery.target} failed after {delivery.attempts} attempt(s)"
-                  f" ({delivery.error}); the run is stored", file=sys.stderr)
+            print(
+                f"mlwatch: warning: notification to {delivery.target} failed after {delivery.attempts} attempt(s)"
+                f" ({delivery.error}); the run is stored",
+                file=sys.stderr,
+            )
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -171,23 +180,45 @@ def _backfill(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     state = store.state_dir(args.state)
-    done = backfill(args.logs, args.reference, config, state, force=args.force, started_by=f"cli:{_shell_user()}",
-                    progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr))
+    done = backfill(
+        args.logs,
+        args.reference,
+        config,
+        state,
+        force=args.force,
+        started_by=f"cli:{_shell_user()}",
+        progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr),
+    )
     if done.results:  # only the newest month is news: a first backfill must not send one message per past month
         _notify(config, max(done.results, key=lambda r: r.summary["current_month"]).summary, state)
     if args.json:
-        print(json.dumps({
-            "runs": [{"run_id": r.run_id, "reference_month": r.summary["reference_month"],
-                      "current_month": r.summary["current_month"], "gate": r.gate.status,
-                      "failed": [c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed]}
-                     for r in done.results],
-            "skipped": [{"reference_month": ref, "current_month": cur, "run_id": run_id} for ref, cur, run_id in done.skipped],
-        }))
+        print(
+            json.dumps(
+                {
+                    "runs": [
+                        {
+                            "run_id": r.run_id,
+                            "reference_month": r.summary["reference_month"],
+                            "current_month": r.summary["current_month"],
+                            "gate": r.gate.status,
+                            "failed": [c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed],
+                        }
+                        for r in done.results
+                    ],
+                    "skipped": [
+                        {"reference_month": ref, "current_month": cur, "run_id": run_id}
+                        for ref, cur, run_id in done.skipped
+                    ],
+                }
+            )
+        )
     else:
         for r in done.results:
             failed = ", ".join(c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed)
-            print(f"{r.summary['current_month']} vs {r.summary['reference_month']}: gate {r.gate.status:<6} {r.run_id}"
-                  + (f"  failed: {failed}" if failed else ""))
+            print(
+                f"{r.summary['current_month']} vs {r.summary['reference_month']}: gate {r.gate.status:<6} {r.run_id}"
+                + (f"  failed: {failed}" if failed else "")
+            )
         for ref, cur, run_id in done.skipped:
             print(f"{cur} vs {ref}: already stored as {run_id} (skipped; --force runs it again)")
         if not done.results and not done.skipped:
@@ -208,7 +239,9 @@ def _history(args: argparse.Namespace) -> int:
         return EXIT_OPEN
     features = {c["feature"] for run in history.runs for c in run["checks"] if c["feature"]}
     if args.feature and args.feature not in features:
-        raise MlwatchError(f"--feature {args.feature}: no stored run has it; known features: {', '.join(sorted(features))}")
+        raise MlwatchError(
+            f"--feature {args.feature}: no stored run has it; known features: {', '.join(sorted(features))}"
+        )
     table = history_table(history, args.feature)
     print(_format_table(table))
     return EXIT_OPEN
@@ -252,8 +285,10 @@ def _actuals(args: argparse.Namespace) -> int:
         print("No run to measure: every stored run is measured already, or its next month is not complete in the logs.")
     for p in measured:
         m = p.metrics
-        print(f"{p.run_id}: purchases of {p.actuals_month}: R2 {m['r2']:.3f} · MAE {m['mae']:.3f} · "
-              f"precision top 10% {m['precision_top10']:.1%} · lift top 10% {m['lift_top10'] or 0:.2f}x")
+        print(
+            f"{p.run_id}: purchases of {p.actuals_month}: R2 {m['r2']:.3f} · MAE {m['mae']:.3f} · "
+            f"precision top 10% {m['precision_top10']:.1%} · lift top 10% {m['lift_top10'] or 0:.2f}x"
+        )
     return EXIT_OPEN
 
 
@@ -271,8 +306,11 @@ def _summary_text(result: RunResult) -> str:
         lines.append(f"  {_SYMBOL[check.status]}  {label:<24} {check.message}")
     vocab = s["vocabulary"]
     if vocab["new"] or vocab["missing"]:
-        lines += ["", f"New event names: {', '.join(vocab['new']) or 'none'}",
-                  f"Vanished event names: {', '.join(vocab['missing']) or 'none'}"]
+        lines += [
+            "",
+            f"New event names: {', '.join(vocab['new']) or 'none'}",
+            f"Vanished event names: {', '.join(vocab['missing']) or 'none'}",
+        ]
     lines += [
         "",
         f"Rows read {ingest['rows_read']:,} · rejected {ingest['rows_rejected']:,} · "
@@ -290,7 +328,9 @@ def _runs(args: argparse.Namespace) -> int:
     if not records:
         print("No runs yet: start one with `python -m mlwatch run --logs PATH --reference YYYY-MM --current YYYY-MM`.")
     for r in records:
-        print(f"{r.run_id}  {r.reference_month} -> {r.current_month}  gate {r.gate:<6}  users {r.users:,}  {r.created_at}")
+        print(
+            f"{r.run_id}  {r.reference_month} -> {r.current_month}  gate {r.gate:<6}  users {r.users:,}  {r.created_at}"
+        )
     return EXIT_OPEN
 
 
@@ -341,10 +381,21 @@ def _export(args: argparse.Namespace) -> int:
     from mlwatch.export import export_prospects
 
     state = store.state_dir(args.state)
-    result = export_prospects(state, args.run, _cli_user(state, args.by, "marketer"), args.out, top=args.top,
-                              top_share=args.top_share, holdout=args.holdout, seed=args.seed, bom=args.bom)
-    print(f"Wrote {result.rows:,} users ({result.campaign:,} campaign, {result.control:,} control) to {result.path}"
-          f" (sha256 {result.checksum[:12]})")
+    result = export_prospects(
+        state,
+        args.run,
+        _cli_user(state, args.by, "marketer"),
+        args.out,
+        top=args.top,
+        top_share=args.top_share,
+        holdout=args.holdout,
+        seed=args.seed,
+        bom=args.bom,
+    )
+    print(
+        f"Wrote {result.rows:,} users ({result.campaign:,} campaign, {result.control:,} control) to {result.path}"
+        f" (sha256 {result.checksum[:12]})"
+    )
     return EXIT_OPEN
 
 
@@ -357,13 +408,23 @@ def _audit(args: argparse.Namespace) -> int:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["id", "at", "actor", "action", "run_id", "detail"])
         for row in rows:
-            writer.writerow([row["id"], row["at"], row["actor"], row["action"], row["run_id"] or "",
-                             json.dumps(row["detail"], sort_keys=True)])
+            writer.writerow(
+                [
+                    row["id"],
+                    row["at"],
+                    row["actor"],
+                    row["action"],
+                    row["run_id"] or "",
+                    json.dumps(row["detail"], sort_keys=True),
+                ]
+            )
         print(buffer.getvalue(), end="")
     else:
         for row in rows:
             detail = ", ".join(f"{k}={v}" for k, v in sorted(row["detail"].items()))
-            print(f"{row['id']:>5}  {row['at']}  {row['actor']:<16} {row['action']:<12} {row['run_id'] or '-':<34} {detail}")
+            print(
+                f"{row['id']:>5}  {row['at']}  {row['actor']:<16} {row['action']:<12} {row['run_id'] or '-':<34} {detail}"
+            )
     return EXIT_OPEN
 
 

@@ -157,7 +157,9 @@ class Config:
             "model": {"target": self.target},
             "checks": checks,
             "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
-            "auth": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None},
+            "auth": {
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.auth).items() if v is not None
+            },
             "drift": asdict(self.drift),
             "history": asdict(self.history),
             # [notify] is left out: where a message goes changes nothing a run computes, and a
@@ -195,17 +197,19 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    _reject_unknown(data, {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift", "history", "notify"},
-                    source, "")
+    _reject_unknown(
+        data,
+        {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift", "history", "notify"},
+        source,
+        "",
+    )
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
     _reject_unknown(model, {"target"}, source, "model.")
     target = _string(model.get("target", "purchase"), source, "model.target")
     if target not in features:
-        raise ConfigError(
-            f"{source}: model.target = {target!r} is not a feature; use one of {', '.join(features)}"
-        )
+        raise ConfigError(f"{source}: model.target = {target!r} is not a feature; use one of {', '.join(features)}")
     checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
     logs = _parse_logs(_table(data, "logs", source), source)
     auth = _parse_auth(_table(data, "auth", source), source)
@@ -252,7 +256,9 @@ def _parse_history(table: dict[str, Any], source: str) -> HistoryConfig:
     _reject_unknown(table, {"compare"}, source, "history.")
     compare = _string(table.get("compare", "reference"), source, "history.compare")
     if compare not in ("reference", "previous"):
-        raise ConfigError(f"{source}: history.compare must be \"reference\" (a fixed month) or \"previous\" (the month before)")
+        raise ConfigError(
+            f'{source}: history.compare must be "reference" (a fixed month) or "previous" (the month before)'
+        )
     return HistoryConfig(compare)
 
 
@@ -283,7 +289,7 @@ def _parse_auth(table: dict[str, Any], source: str) -> AuthConfig:
     if "default_role" in table:
         role = _string(table["default_role"], source, "auth.default_role")
         if role not in ("", "marketer", "approver", "admin"):
-            raise ConfigError(f"{source}: auth.default_role must be marketer, approver, admin or \"\"")
+            raise ConfigError(f'{source}: auth.default_role must be marketer, approver, admin or ""')
         values["default_role"] = role or None
     if "allow_self_signoff" in table:
         if not isinstance(table["allow_self_signoff"], bool):
@@ -324,7 +330,9 @@ def _parse_features(table: Any, source: str) -> dict[str, tuple[str, ...]]:
     for name, events in table.items():
         key = f"features.{name}"
         if not _FEATURE_NAME.match(name) or name in RESERVED_NAMES:
-            raise ConfigError(f"{source}: {key}: a feature name must be a plain identifier, not {sorted(RESERVED_NAMES)}")
+            raise ConfigError(
+                f"{source}: {key}: a feature name must be a plain identifier, not {sorted(RESERVED_NAMES)}"
+            )
         if isinstance(events, str):
             events = [events]
         if not isinstance(events, list) or not events:
@@ -349,9 +357,7 @@ def _parse_checks(
             values[key] = value
         elif isinstance(value, dict) and key in features:
             _reject_unknown(value, set(PER_FEATURE_KEYS), source, f"checks.{key}.")
-            feature_checks[key] = {
-                k: _threshold(v, source, f"checks.{key}.{k}") for k, v in value.items()
-            }
+            feature_checks[key] = {k: _threshold(v, source, f"checks.{key}.{k}") for k, v in value.items()}
         elif key in global_keys:
             values[key] = _threshold(value, source, f"checks.{key}")
         elif isinstance(value, dict):
@@ -373,9 +379,7 @@ def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
 def _reject_unknown(table: dict[str, Any], known: set[str], source: str, prefix: str) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {prefix}{unknown[0]}; known keys: {', '.join(sorted(known))}"
-        )
+        raise ConfigError(f"{source}: unknown key {prefix}{unknown[0]}; known keys: {', '.join(sorted(known))}")
 
 
 def _string(value: Any, source: str, key: str) -> str:

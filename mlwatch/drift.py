@@ -28,8 +28,12 @@ class DriftReport:
 
 
 def compute_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str], thresholds: dict[str, float],
-    sample_size: int = 0, seed: int = 0,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: list[str],
+    thresholds: dict[str, float],
+    sample_size: int = 0,
+    seed: int = 0,
 ) -> DriftReport:
     """Score the drift of each numerical column between two per-user tables.
 

@@ -83,7 +83,11 @@ class ErrorModel:
 
 
 def fit_error_model(
-    reference: pd.DataFrame, features: list[str], primary: Any, seed: int = SEED, stress: bool = True,
+    reference: pd.DataFrame,
+    features: list[str],
+    primary: Any,
+    seed: int = SEED,
+    stress: bool = True,
     max_rows: int | None = FIT_ROWS,
 ) -> ErrorModel:
     """Learn each user's absolute error on the reference month.
@@ -134,8 +138,15 @@ def estimate_mae(model: ErrorModel, current: pd.DataFrame, seed: int = SEED) -> 
     noise = _bootstrap_means(rng, residuals, max(1, len(per_user)))
     learning = _bootstrap_means(rng, residuals, len(residuals))
     low, high = np.quantile(noise + learning, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return MaeEstimate(estimate, max(0.0, estimate + float(low)), max(0.0, estimate + float(high)), CONFIDENCE,
-                       model.reference_mae, len(per_user), len(model.residuals))
+    return MaeEstimate(
+        estimate,
+        max(0.0, estimate + float(low)),
+        max(0.0, estimate + float(high)),
+        CONFIDENCE,
+        model.reference_mae,
+        len(per_user),
+        len(model.residuals),
+    )
 
 
 def _bootstrap_means(rng: np.random.Generator, values: np.ndarray, size: int) -> np.ndarray:
@@ -149,13 +160,21 @@ def predict_errors(model: ErrorModel, frame: pd.DataFrame) -> np.ndarray:
     """Return each user's estimated absolute error (never below 0)."""
     if frame.empty:
         return np.zeros(0)
-    inputs = _inputs(frame[list(model.features)].to_numpy(dtype="float64"), frame["prediction"].to_numpy(dtype="float64"))
+    inputs = _inputs(
+        frame[list(model.features)].to_numpy(dtype="float64"), frame["prediction"].to_numpy(dtype="float64")
+    )
     return np.clip(model.estimator.predict(inputs), 0.0, None)
 
 
 def _fit_errors(
-    x: np.ndarray, y: np.ndarray, oof: np.ndarray, models: list[Any], tests: list[np.ndarray],
-    features: list[str], seed: int, stress: bool,
+    x: np.ndarray,
+    y: np.ndarray,
+    oof: np.ndarray,
+    models: list[Any],
+    tests: list[np.ndarray],
+    features: list[str],
+    seed: int,
+    stress: bool,
 ) -> ErrorModel:
     stressed_x, stressed_pred, stressed_y = _stressed(x, y, models, tests if stress else [])
     inputs = np.vstack([_inputs(x, oof), _inputs(stressed_x, stressed_pred)])
@@ -164,7 +183,9 @@ def _fit_errors(
     genuine = np.arange(len(x))
     # Cross-fitted residuals on genuine rows: the calibration set of the interval.
     residuals = np.zeros(len(x))
-    calibration_folds = KFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed + 1).split(x) if len(x) >= 2 * FOLDS else []
+    calibration_folds = (
+        KFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed + 1).split(x) if len(x) >= 2 * FOLDS else []
+    )
     for train, test in calibration_folds:
         copies = x.shape[1] if len(stressed_x) else 0
         keep = np.concatenate([train, len(x) + _stressed_rows(train, len(x), copies)]).astype(int)
@@ -203,5 +224,6 @@ def _inputs(x: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 
 
 def _error_estimator(seed: int) -> HistGradientBoostingRegressor:
-    return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.05, max_leaf_nodes=15,
-                                         min_samples_leaf=40, random_state=seed)
+    return HistGradientBoostingRegressor(
+        max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=seed
+    )

@@ -47,8 +47,12 @@ def prospect_list(state: str | Path, run_id: str) -> pd.DataFrame:
 
 
 def select_prospects(
-    prospects: pd.DataFrame, top: int | None = None, top_share: float | None = None,
-    holdout: float = 0.0, seed: int = 0, salt: str = "",
+    prospects: pd.DataFrame,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    salt: str = "",
 ) -> pd.DataFrame:
     """Keep the best ``top`` users (or ``top_share`` of them) and mark a control group.
 
@@ -81,9 +85,16 @@ def select_prospects(
 
 
 def export_prospects(
-    state: str | Path, run_id: str, user: User | None, out: str | Path,
-    top: int | None = None, top_share: float | None = None, holdout: float = 0.0, seed: int = 0,
-    bom: bool = False, via: str = "cli",
+    state: str | Path,
+    run_id: str,
+    user: User | None,
+    out: str | Path,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    bom: bool = False,
+    via: str = "cli",
 ) -> ExportResult:
     """Write the prospect CSV of a run and record the export in the audit trail.
 
@@ -104,8 +115,14 @@ def export_prospects(
 
 
 def build_export(
-    state: str | Path, run_id: str, user: User | None, top: int | None = None, top_share: float | None = None,
-    holdout: float = 0.0, seed: int = 0, bom: bool = False,
+    state: str | Path,
+    run_id: str,
+    user: User | None,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    bom: bool = False,
 ) -> tuple[pd.DataFrame, bytes]:
     """Return the selected list and its CSV bytes, after every gate and role check.
 
@@ -119,8 +136,15 @@ def build_export(
 
 
 def record_export(
-    state: str | Path, run_id: str, user: User, frame: pd.DataFrame, data: bytes, file: str,
-    holdout: float, seed: int, via: str,
+    state: str | Path,
+    run_id: str,
+    user: User,
+    frame: pd.DataFrame,
+    data: bytes,
+    file: str,
+    holdout: float,
+    seed: int,
+    via: str,
 ) -> ExportResult:
     """Store the export's groups and append it to the exports table and the audit trail."""
     checksum = hashlib.sha256(data).hexdigest()
@@ -134,13 +158,34 @@ def record_export(
         con.execute(
             """INSERT INTO exports (run_id, actor, at, rows, control_rows, holdout, seed, checksum, file, groups_file)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [run_id, user.name, at.isoformat(timespec="seconds"), len(frame), control, holdout, seed, checksum, file,
-             str(groups_file)],
+            [
+                run_id,
+                user.name,
+                at.isoformat(timespec="seconds"),
+                len(frame),
+                control,
+                holdout,
+                seed,
+                checksum,
+                file,
+                str(groups_file),
+            ],
         )
-        store.append_audit(con, user.name, "export", run_id, {
-            "rows": len(frame), "control_rows": control, "holdout": holdout, "seed": seed,
-            "sha256": checksum, "file": file, "via": via,
-        })
+        store.append_audit(
+            con,
+            user.name,
+            "export",
+            run_id,
+            {
+                "rows": len(frame),
+                "control_rows": control,
+                "holdout": holdout,
+                "seed": seed,
+                "sha256": checksum,
+                "file": file,
+                "via": via,
+            },
+        )
     return ExportResult(Path(file), len(frame), len(frame) - control, control, checksum, seed)
 
 
@@ -170,8 +215,10 @@ def export_filename(run: store.RunRecord) -> str:
 def _check_gate(state: str | Path, run_id: str) -> None:
     status = gate_status(state, run_id)
     if status == CLOSED:
-        raise ExportBlocked(f"run {run_id}: the gate is closed and the run is not signed off; "
-                            "an approver must sign it off before the list can be exported")
+        raise ExportBlocked(
+            f"run {run_id}: the gate is closed and the run is not signed off; "
+            "an approver must sign it off before the list can be exported"
+        )
     if status == SIGNED_OFF:
         _check_inputs_unchanged(state, run_id)
 
@@ -185,8 +232,9 @@ def _check_inputs_unchanged(state: str | Path, run_id: str) -> None:
     except MlwatchError as exc:
         raise ExportBlocked(f"run {run_id}: its logs cannot be checked against the sign-off ({exc})") from exc
     if now != run.inputs_fingerprint:
-        raise ExportBlocked(f"run {run_id}: the logs changed since this run was signed off; "
-                            "start a new run and have it signed off")
+        raise ExportBlocked(
+            f"run {run_id}: the logs changed since this run was signed off; start a new run and have it signed off"
+        )
 
 
 def _control_rows(rows: int, holdout: float, seed: int, salt: str) -> np.ndarray:

@@ -109,7 +109,8 @@ def _aggregation(
         params.extend(events)
     params.extend([month_start(month), month_start(next_month(month))])
     sql = (
-        "SELECT user_id, COUNT(*) AS events, " + ", ".join(columns)
+        "SELECT user_id, COUNT(*) AS events, "
+        + ", ".join(columns)
         + " FROM events WHERE ts >= ? AND ts < ? GROUP BY user_id"
     )
     if target_events is None:
@@ -128,7 +129,9 @@ def _aggregation(
     )
 
 
-def summarise_features(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]) -> dict[str, FeatureStats]:
+def summarise_features(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]
+) -> dict[str, FeatureStats]:
     """Compute exact missing and zero counts, moments and quantiles of each column in DuckDB."""
     con.register("feature_frame", frame)
     try:
@@ -176,7 +179,9 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, obje
 
 def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the months that have at least one valid event, in order."""
-    rows = con.execute("SELECT DISTINCT strftime(date_trunc('month', ts), '%Y-%m') AS m FROM (SELECT DISTINCT date_trunc('month', ts) AS ts FROM events) ORDER BY m").fetchall()
+    rows = con.execute(
+        "SELECT DISTINCT strftime(date_trunc('month', ts), '%Y-%m') AS m FROM (SELECT DISTINCT date_trunc('month', ts) AS ts FROM events) ORDER BY m"
+    ).fetchall()
     return [row[0] for row in rows]
 
 

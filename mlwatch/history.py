@@ -61,8 +61,11 @@ def load_history(state: str | Path, all_runs: bool = False) -> History:
         except StateError:
             continue  # a run whose folder was removed by hand: shown nowhere rather than breaking history
         measured = performance.get(record.run_id)
-        runs.append(_point(record, summary, measured.metrics if measured else None,
-                           measured.actuals_month if measured else None))
+        runs.append(
+            _point(
+                record, summary, measured.metrics if measured else None, measured.actuals_month if measured else None
+            )
+        )
     return History(tuple(runs))
 
 
@@ -80,16 +83,31 @@ def metric_frame(history: History) -> pd.DataFrame:
         for check in run["checks"]:
             if check["name"] in ("volume", "vocabulary"):
                 continue
-            row = {**base, "metric": check["name"], "feature": check["feature"], "value": check["value"],
-                   "reference": check["reference"], "threshold": check["threshold"], "status": check["status"]}
+            row = {
+                **base,
+                "metric": check["name"],
+                "feature": check["feature"],
+                "value": check["value"],
+                "reference": check["reference"],
+                "threshold": check["threshold"],
+                "status": check["status"],
+            }
             if check["name"] == "estimated_mae" and run["estimate"]:
                 row.update(lower=run["estimate"]["lower"], upper=run["estimate"]["upper"])
             rows.append(row)
         volume = next((c for c in run["checks"] if c["name"] == "volume"), None)
         for key in ("events", "users"):
-            rows.append({**base, "metric": key, "feature": None, "value": run[key], "reference": run[f"reference_{key}"],
-                         "threshold": volume["threshold"] if volume else None,
-                         "status": volume["status"] if volume else None})
+            rows.append(
+                {
+                    **base,
+                    "metric": key,
+                    "feature": None,
+                    "value": run[key],
+                    "reference": run[f"reference_{key}"],
+                    "threshold": volume["threshold"] if volume else None,
+                    "status": volume["status"] if volume else None,
+                }
+            )
         for name in ACTUAL_METRICS:
             if run["actual"] and run["actual"].get(name) is not None:
                 rows.append({**base, "metric": f"actual_{name}", "feature": None, "value": run["actual"][name]})
@@ -102,8 +120,12 @@ def history_table(history: History, feature: str | None = None) -> pd.DataFrame:
     rows = []
     for run in history.runs:
         row: dict[str, Any] = {
-            "month": run["month"], "reference": run["reference_month"], "gate": run["gate"],
-            "failed": ", ".join(run["failed"]) or "-", "events": run["events"], "users": run["users"],
+            "month": run["month"],
+            "reference": run["reference_month"],
+            "gate": run["gate"],
+            "failed": ", ".join(run["failed"]) or "-",
+            "events": run["events"],
+            "users": run["users"],
         }
         for check in run["checks"]:
             if check["name"] in ("zero_rate", "missing_rate", "drift") and (feature in (None, check["feature"])):
@@ -121,11 +143,19 @@ def campaign_table(history: History) -> pd.DataFrame:
     rows = []
     for run in history.runs:
         for effect in (run["actual"] or {}).get("campaigns", []):
-            rows.append({"month": run["month"], "exported at": effect["exported_at"],
-                         "campaign users": effect["campaign_users"], "control users": effect["control_users"],
-                         "campaign mean": effect["campaign_mean"], "control mean": effect["control_mean"],
-                         "difference": effect["difference"], "interval low": effect["ci_low"],
-                         "interval high": effect["ci_high"]})
+            rows.append(
+                {
+                    "month": run["month"],
+                    "exported at": effect["exported_at"],
+                    "campaign users": effect["campaign_users"],
+                    "control users": effect["control_users"],
+                    "campaign mean": effect["campaign_mean"],
+                    "control mean": effect["control_mean"],
+                    "difference": effect["difference"],
+                    "interval low": effect["ci_low"],
+                    "interval high": effect["ci_high"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -155,7 +185,9 @@ def _point(
         "reference_events": volume.get("reference", {}).get("events"),
         "reference_users": volume.get("reference", {}).get("users"),
         "rejected_share": record.rows_rejected / record.rows_read if record.rows_read else 0.0,
-        "failed": [f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in checks if c["status"] == "fail"],
+        "failed": [
+            f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in checks if c["status"] == "fail"
+        ],
         "checks": checks,
         "estimate": summary.get("estimate"),
         "actual": actual,

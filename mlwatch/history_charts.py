@@ -17,9 +17,13 @@ WARN_COLOR = "#C77700"
 LIMIT_COLOR = "#6B6B6B"
 ESTIMATE_COLOR = "#8E44AD"
 SERIES_COLORS = ("#F58518", "#4C78A8", "#54A24B", "#B279A2", "#9D755D")
-_LAYOUT = {"template": "plotly_white", "height": 320, "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
-           "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-           "hovermode": "closest"}
+_LAYOUT = {
+    "template": "plotly_white",
+    "height": 320,
+    "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    "hovermode": "closest",
+}
 
 
 @dataclass(frozen=True)
@@ -49,28 +53,48 @@ def check_figure(frame: pd.DataFrame, metric: str, feature: str | None = None) -
     scale = 100.0 if spec.percent else 1.0
     figure = go.Figure()
     if spec.limits in ("band", "above", "ratio") and rows["reference"].notna().any():
-        figure.add_scatter(x=rows["month"], y=rows["reference"] * scale, name="reference month", mode="lines",
-                           line={"color": REFERENCE_COLOR, "width": 1.5}, customdata=rows["run_id"],
-                           hovertemplate=_hover(spec, "reference month"))
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["reference"] * scale,
+            name="reference month",
+            mode="lines",
+            line={"color": REFERENCE_COLOR, "width": 1.5},
+            customdata=rows["run_id"],
+            hovertemplate=_hover(spec, "reference month"),
+        )
     for name, bound in _limits(rows, spec):
-        figure.add_scatter(x=rows["month"], y=bound * scale, name=name or "allowed range", mode="lines",
-                           customdata=rows["run_id"], showlegend=bool(name),
-                           line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
-                           hovertemplate=_hover(spec, name or "allowed range"))
+        figure.add_scatter(
+            x=rows["month"],
+            y=bound * scale,
+            name=name or "allowed range",
+            mode="lines",
+            customdata=rows["run_id"],
+            showlegend=bool(name),
+            line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
+            hovertemplate=_hover(spec, name or "allowed range"),
+        )
     _add_values(figure, rows, "this month", CURRENT_COLOR, scale, spec)
     return _finish(figure, spec.title.format(feature=feature or ""), spec.axis, spec.percent)
 
 
-def actual_figure(frame: pd.DataFrame, metrics: tuple[str, ...], title: str, axis: str, percent: bool = False) -> go.Figure:
+def actual_figure(
+    frame: pd.DataFrame, metrics: tuple[str, ...], title: str, axis: str, percent: bool = False
+) -> go.Figure:
     """Actual performance metrics (``actual_<name>``) month by month, one line each."""
     figure = go.Figure()
     for metric, color in zip(metrics, SERIES_COLORS):
         rows = _rows(frame, f"actual_{metric}", None)
         scale = 100.0 if percent else 1.0
-        figure.add_scatter(x=rows["month"], y=rows["value"] * scale, name=_label(metric), mode="lines+markers",
-                           line={"color": color}, customdata=rows["run_id"],
-                           hovertemplate=f"%{{x}}: %{{y:.{1 if percent else 3}f}}{'%' if percent else ''}"
-                                         f"<extra>{_label(metric)}</extra>")
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["value"] * scale,
+            name=_label(metric),
+            mode="lines+markers",
+            line={"color": color},
+            customdata=rows["run_id"],
+            hovertemplate=f"%{{x}}: %{{y:.{1 if percent else 3}f}}{'%' if percent else ''}"
+            f"<extra>{_label(metric)}</extra>",
+        )
     return _finish(figure, title, axis, percent)
 
 
@@ -81,21 +105,48 @@ def mae_figure(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     if rows.empty:
         return _finish(figure, "Estimated and actual error (MAE)", "purchases per user", False)
-    figure.add_scatter(x=rows["month"], y=rows["upper"], mode="lines", line={"width": 0}, showlegend=False,
-                       hoverinfo="skip")
-    figure.add_scatter(x=rows["month"], y=rows["lower"], mode="lines", line={"width": 0}, fill="tonexty",
-                       fillcolor="rgba(142,68,173,0.18)", name="estimate interval", hoverinfo="skip")
-    figure.add_scatter(x=rows["month"], y=rows["reference"] * rows["threshold"], name="limit (x reference MAE)",
-                       mode="lines", line={"color": LIMIT_COLOR, "dash": "dash", "width": 1}, customdata=rows["run_id"],
-                       hovertemplate="%{x}: limit %{y:.3f}<extra></extra>")
-    figure.add_scatter(x=rows["month"], y=rows["reference"], name="reference month (out-of-fold)", mode="lines",
-                       line={"color": REFERENCE_COLOR, "width": 1.5}, customdata=rows["run_id"],
-                       hovertemplate="%{x}: %{y:.3f}<extra>reference month</extra>")
+    figure.add_scatter(
+        x=rows["month"], y=rows["upper"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+    )
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["lower"],
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor="rgba(142,68,173,0.18)",
+        name="estimate interval",
+        hoverinfo="skip",
+    )
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["reference"] * rows["threshold"],
+        name="limit (x reference MAE)",
+        mode="lines",
+        line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
+        customdata=rows["run_id"],
+        hovertemplate="%{x}: limit %{y:.3f}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["reference"],
+        name="reference month (out-of-fold)",
+        mode="lines",
+        line={"color": REFERENCE_COLOR, "width": 1.5},
+        customdata=rows["run_id"],
+        hovertemplate="%{x}: %{y:.3f}<extra>reference month</extra>",
+    )
     _add_values(figure, rows, "estimated before actuals", ESTIMATE_COLOR, 1.0, None)
     if not actual.empty:
-        figure.add_scatter(x=actual["month"], y=actual["value"], name="actual", mode="lines+markers",
-                           line={"color": CURRENT_COLOR}, customdata=actual["run_id"],
-                           hovertemplate="%{x}: %{y:.3f} purchases<extra>actual MAE</extra>")
+        figure.add_scatter(
+            x=actual["month"],
+            y=actual["value"],
+            name="actual",
+            mode="lines+markers",
+            line={"color": CURRENT_COLOR},
+            customdata=actual["run_id"],
+            hovertemplate="%{x}: %{y:.3f} purchases<extra>actual MAE</extra>",
+        )
     return _finish(figure, "Estimated and actual error (MAE)", "mean absolute error (purchases per user)", False)
 
 
@@ -124,15 +175,28 @@ def _add_values(figure: go.Figure, rows: pd.DataFrame, name: str, color: str, sc
     colors = [FAIL_COLOR if s == "fail" else WARN_COLOR if s == "warn" else color for s in statuses]
     sizes = [13 if s in ("fail", "warn") else 8 for s in statuses]
     template = _hover(spec, name) if spec else "%{x}: %{y:.3f}<extra>" + name + "</extra>"
-    figure.add_scatter(x=rows["month"], y=rows["value"] * scale, name=name, mode="lines+markers",
-                       line={"color": color, "width": 2.5}, customdata=rows["run_id"],
-                       marker={"color": colors, "size": sizes, "line": {"color": "white", "width": 1}},
-                       text=[f"check {s}" for s in statuses], hovertemplate=template)
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["value"] * scale,
+        name=name,
+        mode="lines+markers",
+        line={"color": color, "width": 2.5},
+        customdata=rows["run_id"],
+        marker={"color": colors, "size": sizes, "line": {"color": "white", "width": 1}},
+        text=[f"check {s}" for s in statuses],
+        hovertemplate=template,
+    )
     failed = rows[statuses == "fail"]
     if not failed.empty:  # a legend entry saying what red means
-        figure.add_scatter(x=failed["month"], y=failed["value"] * scale, name="check failed", mode="markers",
-                           marker={"color": FAIL_COLOR, "size": 13, "symbol": "x"}, customdata=failed["run_id"],
-                           hovertemplate="%{x}: check failed<extra></extra>")
+        figure.add_scatter(
+            x=failed["month"],
+            y=failed["value"] * scale,
+            name="check failed",
+            mode="markers",
+            marker={"color": FAIL_COLOR, "size": 13, "symbol": "x"},
+            customdata=failed["run_id"],
+            hovertemplate="%{x}: check failed<extra></extra>",
+        )
 
 
 def _hover(spec: _Spec | None, name: str) -> str:

@@ -91,7 +91,9 @@ def find_log_files(source: str | Path) -> list[Path]:
     path = Path(text)
     if path.is_file():
         if _format_of(path) is None:
-            raise InputError(f"{path}: unknown log format; use .jsonl, .json, .ndjson, .csv (optionally .gz) or .parquet")
+            raise InputError(
+                f"{path}: unknown log format; use .jsonl, .json, .ndjson, .csv (optionally .gz) or .parquet"
+            )
         return [path]
     if path.is_dir():
         candidates = [p for p in sorted(path.rglob("*")) if p.is_file()]
@@ -152,10 +154,10 @@ def validated_sql(source_sql: str, columns: Columns) -> str:
     return f"""
         WITH parsed AS (
             SELECT file, line, reason, raw, ts_value,
-                   {_blank_to_null('user_id')} AS user_id,
-                   {_blank_to_null('event')} AS event,
-                   {_blank_to_null('ts_text')} AS ts_text,
-                   {_blank_to_null('event_id')} AS event_id
+                   {_blank_to_null("user_id")} AS user_id,
+                   {_blank_to_null("event")} AS event,
+                   {_blank_to_null("ts_text")} AS ts_text,
+                   {_blank_to_null("event_id")} AS event_id
             FROM ({source_sql})
         ), timed AS (
             SELECT *, CASE WHEN ts_value IS NOT NULL THEN ts_value
@@ -175,8 +177,10 @@ def validated_sql(source_sql: str, columns: Columns) -> str:
 
 def _blank_to_null(column: str) -> str:
     """Trim surrounding spaces and turn an empty value into NULL; ``trim`` runs only where there is a space."""
-    return (f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') OR {column} = '' "
-            f"THEN nullif(trim({column}), '') ELSE {column} END")
+    return (
+        f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') OR {column} = '' "
+        f"THEN nullif(trim({column}), '') ELSE {column} END"
+    )
 
 
 def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
@@ -372,11 +376,15 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
                      THEN CASE WHEN abs({number}) < {_MAX_EPOCH_S * 1000} THEN make_timestamp(CAST({number} * 1000 AS BIGINT)) END
                      WHEN abs({number}) < {_MAX_EPOCH_S} THEN make_timestamp(CAST({number} * 1000000 AS BIGINT)) END"""
     # A date starts with a digit: DuckDB would also take the words 'epoch' and 'infinity'.
-    text = f"CASE WHEN left({column}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END"
+    text = (
+        f"CASE WHEN left({column}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END"
+    )
     is_number = f"regexp_full_match({column}, '-?[0-9]+(\\.[0-9]+)?')"
     if fmt:  # the configured format first: "%Y%m%d" must win over reading 20260305 as epoch seconds
-        return (f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, "
-                f"CASE WHEN {is_number} THEN {epoch} ELSE {text} END)")
+        return (
+            f"coalesce(try_strptime({column}, {quote_literal(fmt)})::TIMESTAMP, "
+            f"CASE WHEN {is_number} THEN {epoch} ELSE {text} END)"
+        )
     # No number is ever a valid ISO timestamp, so ISO (the common case) is tried first and the
     # pattern match runs only on what it rejects.
     return f"coalesce({text}, CASE WHEN {is_number} THEN {epoch} END)"
@@ -444,7 +452,9 @@ def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> Non
         culprit = _first_unreadable(files)
         where = str(culprit) if culprit else str(files[0].parent)
         detail = str(exc).splitlines()[0]
-        raise InputError(f"{where}: cannot read the logs ({detail}); check that the file is complete and not corrupted") from exc
+        raise InputError(
+            f"{where}: cannot read the logs ({detail}); check that the file is complete and not corrupted"
+        ) from exc
 
 
 def _first_unreadable(files: list[Path]) -> Path | None:

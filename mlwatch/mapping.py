@@ -30,7 +30,15 @@ def map_events(state: str | Path, config_path: str | Path, additions: dict[str, 
             added[event] = feature
     new_config = save_features(path, {name: tuple(events) for name, events in features.items()})
     with store.transaction(state) as con:
-        store.append_audit(con, actor.name, "mapping", None, {
-            "config": str(path), "added": added, "features": new_config.to_dict()["features"],
-        })
+        store.append_audit(
+            con,
+            actor.name,
+            "mapping",
+            None,
+            {
+                "config": str(path),
+                "added": added,
+                "features": new_config.to_dict()["features"],
+            },
+        )
     return new_config

@@ -79,8 +79,9 @@ def post_webhook(url: str, message: dict[str, Any], retries: int = 3, timeout: f
     body = json.dumps(message).encode("utf-8")
     error = None
     for attempt in range(1, retries + 2):
-        request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "User-Agent": "mlwatch"})
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "mlwatch"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL from config)
                 response.read()
@@ -112,10 +113,18 @@ def _record(state: str | Path | None, run_id: str, delivery: Delivery) -> None:
         return
     try:
         with store.transaction(state) as con:
-            store.append_audit(con, "mlwatch", "notify", run_id, {
-                "target": delivery.target, "delivered": delivery.delivered,
-                "attempts": delivery.attempts, "error": delivery.error,
-            })
+            store.append_audit(
+                con,
+                "mlwatch",
+                "notify",
+                run_id,
+                {
+                    "target": delivery.target,
+                    "delivered": delivery.delivered,
+                    "attempts": delivery.attempts,
+                    "error": delivery.error,
+                },
+            )
     except Exception as exc:  # noqa: BLE001 (recording a notification must never break the run)
         _LOG.warning("notification of run %s not recorded in the audit trail: %s", run_id, exc)
 

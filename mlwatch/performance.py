@@ -55,8 +55,13 @@ def actual_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float
     predicted = np.asarray(predicted, dtype="float64")
     figures: dict[str, float | None] = {"users": float(len(actual))}
     if len(actual) < 2:
-        return {**figures, "r2": None, "mae": None, "poisson_deviance": None,
-                **{f"{kind}_top{round(s * 100)}": None for s in SHARES for kind in ("precision", "lift")}}
+        return {
+            **figures,
+            "r2": None,
+            "mae": None,
+            "poisson_deviance": None,
+            **{f"{kind}_top{round(s * 100)}": None for s in SHARES for kind in ("precision", "lift")},
+        }
     figures["r2"] = float(r2_score(actual, predicted))
     figures["mae"] = float(mean_absolute_error(actual, predicted))
     figures["poisson_deviance"] = float(mean_poisson_deviance(actual, np.clip(predicted, 1e-9, None)))
@@ -95,10 +100,14 @@ def campaign_effect(campaign: np.ndarray, control: np.ndarray, confidence: float
     campaign = np.asarray(campaign, dtype="float64")
     control = np.asarray(control, dtype="float64")
     result: dict[str, Any] = {
-        "campaign_users": len(campaign), "control_users": len(control),
+        "campaign_users": len(campaign),
+        "control_users": len(control),
         "campaign_mean": float(campaign.mean()) if len(campaign) else None,
         "control_mean": float(control.mean()) if len(control) else None,
-        "difference": None, "ci_low": None, "ci_high": None, "confidence": confidence,
+        "difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "confidence": confidence,
     }
     if len(campaign) < 2 or len(control) < 2:
         return result
@@ -128,8 +137,11 @@ def measure_run(con: duckdb.DuckDBPyConnection, state: str | Path, run: store.Ru
 
 
 def update_actuals(
-    con: duckdb.DuckDBPyConnection, state: str | Path, logs: str | None = None,
-    run_ids: list[str] | None = None, recompute: bool = False,
+    con: duckdb.DuckDBPyConnection,
+    state: str | Path,
+    logs: str | None = None,
+    run_ids: list[str] | None = None,
+    recompute: bool = False,
 ) -> list[Performance]:
     """Measure every stored run whose next month is complete in the loaded logs and not yet measured.
 
@@ -165,10 +177,17 @@ def record_performance(state: str | Path, run_id: str, month: str, metrics: dict
     """Append a measurement to the performance table and the audit trail."""
     at = datetime.now(UTC).isoformat(timespec="seconds")
     with store.transaction(state) as con:
-        con.execute("INSERT INTO performance (run_id, actuals_month, computed_at, metrics_json) VALUES (?, ?, ?, ?)",
-                    [run_id, month, at, json.dumps(metrics, sort_keys=True)])
-        store.append_audit(con, "mlwatch", "actuals", run_id, {
-            "actuals_month": month, "r2": metrics.get("r2"), "mae": metrics.get("mae")})
+        con.execute(
+            "INSERT INTO performance (run_id, actuals_month, computed_at, metrics_json) VALUES (?, ?, ?, ?)",
+            [run_id, month, at, json.dumps(metrics, sort_keys=True)],
+        )
+        store.append_audit(
+            con,
+            "mlwatch",
+            "actuals",
+            run_id,
+            {"actuals_month": month, "r2": metrics.get("r2"), "mae": metrics.get("mae")},
+        )
     return Performance(run_id, month, at, metrics)
 
 
@@ -176,7 +195,8 @@ def latest_performance(state: str | Path) -> dict[str, Performance]:
     """Return the latest measurement of every measured run, keyed by run id."""
     with store.connect(state) as con:
         rows = con.execute(
-            "SELECT run_id, actuals_month, computed_at, metrics_json FROM performance ORDER BY id").fetchall()
+            "SELECT run_id, actuals_month, computed_at, metrics_json FROM performance ORDER BY id"
+        ).fetchall()
     return {row[0]: Performance(row[0], row[1], row[2], json.loads(row[3])) for row in rows}
 
 
@@ -193,16 +213,19 @@ def _campaigns(state: str | Path, run_id: str, bought: pd.DataFrame) -> list[dic
             _LOG.warning("export %s of run %s: groups file %s unreadable (%s)", export_id, run_id, groups_file, exc)
             continue
         joined = groups.merge(bought, on="user_id", how="left").fillna({"bought": 0})
-        effect = campaign_effect(joined.loc[joined["group"] == "campaign", "bought"].to_numpy(),
-                                 joined.loc[joined["group"] == "control", "bought"].to_numpy())
+        effect = campaign_effect(
+            joined.loc[joined["group"] == "campaign", "bought"].to_numpy(),
+            joined.loc[joined["group"] == "control", "bought"].to_numpy(),
+        )
         effects.append({"export_id": export_id, "exported_at": at, **effect})
     return effects
 
 
 def _exported_since(state: str | Path, run_id: str, since: str) -> bool:
     with store.connect(state) as con:
-        row = con.execute("SELECT 1 FROM exports WHERE run_id = ? AND control_rows > 0 AND at > ?",
-                          [run_id, since]).fetchone()
+        row = con.execute(
+            "SELECT 1 FROM exports WHERE run_id = ? AND control_rows > 0 AND at > ?", [run_id, since]
+        ).fetchone()
     return row is not None
 
 

@@ -76,8 +76,10 @@ def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         temp.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
-                          "set [engine] temp_directory to a writable folder") from exc
+        raise ConfigError(
+            f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
+            "set [engine] temp_directory to a writable folder"
+        ) from exc
     return db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
 
 
@@ -157,8 +159,17 @@ def run_monthly(
     con = loaded.con if loaded else connect(config, state)
     try:
         with _engine_errors(str(logs)):
-            result = _run(con, str(logs), reference, current, config, state, started_by,
-                          _Stages(progress or _silent), loaded.ingest if loaded else None)
+            result = _run(
+                con,
+                str(logs),
+                reference,
+                current,
+                config,
+                state,
+                started_by,
+                _Stages(progress or _silent),
+                loaded.ingest if loaded else None,
+            )
             if measure_actuals:
                 measure_stored_actuals(con, state, str(logs))
         return result
@@ -198,8 +209,15 @@ class _Stages:
 
 
 def _run(
-    con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, config: Config,
-    state: str | Path, started_by: str, progress: _Stages, ingest: IngestReport | None = None,
+    con: duckdb.DuckDBPyConnection,
+    logs: str,
+    reference: str,
+    current: str,
+    config: Config,
+    state: str | Path,
+    started_by: str,
+    progress: _Stages,
+    ingest: IngestReport | None = None,
 ) -> RunResult:
     progress("Reading the logs")
     ingest = ingest or read_events(con, logs, config.columns)
@@ -236,11 +254,21 @@ def _run(
     summary["inputs_fingerprint"] = input_fingerprint(logs, config.to_dict())
     summary["fingerprint"] = _fingerprint(summary["inputs_fingerprint"], results, summary)
     record = store.RunRecord(
-        run_id=run_id, created_at=summary["created_at"], reference_month=reference, current_month=current,
-        logs=logs, gate=gate.status, fingerprint=summary["fingerprint"],
-        inputs_fingerprint=summary["inputs_fingerprint"], config=config.to_dict(),
-        users=len(cur), events=activity["current"]["events"], rows_read=ingest.rows_read,
-        rows_rejected=ingest.rows_rejected, duplicates=ingest.duplicates, started_by=started_by,
+        run_id=run_id,
+        created_at=summary["created_at"],
+        reference_month=reference,
+        current_month=current,
+        logs=logs,
+        gate=gate.status,
+        fingerprint=summary["fingerprint"],
+        inputs_fingerprint=summary["inputs_fingerprint"],
+        config=config.to_dict(),
+        users=len(cur),
+        events=activity["current"]["events"],
+        rows_read=ingest.rows_read,
+        rows_rejected=ingest.rows_rejected,
+        duplicates=ingest.duplicates,
+        started_by=started_by,
     )
 
     def write(folder: Path) -> None:
@@ -267,10 +295,10 @@ def _require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, c
     found = f"months with events: {', '.join(present)}"
     for month, role in ((reference, "reference"), (next_month(reference), "target"), (current, "current")):
         if month not in present:
-            why = "the model's target is the purchases of the month after the reference month" if role == "target" else ""
-            raise InputError(
-                f"{logs}: no events in {month} ({role} month{'; ' + why if why else ''}); {found}"
+            why = (
+                "the model's target is the purchases of the month after the reference month" if role == "target" else ""
             )
+            raise InputError(f"{logs}: no events in {month} ({role} month{'; ' + why if why else ''}); {found}")
     return _Months(reference, current, present)
 
 
@@ -297,9 +325,13 @@ def _checks(
     ]
     ref, cur = stats["reference"], stats["current"]
     for name in config.features:
-        results.append(ck.check_missing_rate(name, ref[name], cur[name], config.threshold("missing_rate_change", name), labels))
+        results.append(
+            ck.check_missing_rate(name, ref[name], cur[name], config.threshold("missing_rate_change", name), labels)
+        )
     for name in config.features:
-        results.append(ck.check_zero_rate(name, ref[name], cur[name], config.threshold("zero_rate_change", name), labels))
+        results.append(
+            ck.check_zero_rate(name, ref[name], cur[name], config.threshold("zero_rate_change", name), labels)
+        )
     for name in config.features:
         results.append(ck.check_drift(name, drift.scores[name], config.threshold("drift", name), labels))
     results.append(ck.check_drift(None, drift.scores["prediction"], config.threshold("prediction_drift"), labels))
@@ -308,21 +340,33 @@ def _checks(
 
 def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: ck.MonthLabels) -> ck.CheckResult:
     return ck.check_estimated_mae(
-        estimate.estimated_mae, estimate.lower, estimate.upper, estimate.reference_mae,
-        config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails, labels,
+        estimate.estimated_mae,
+        estimate.lower,
+        estimate.upper,
+        estimate.reference_mae,
+        config.checks.estimated_mae_ratio,
+        config.checks.estimated_mae_fails,
+        labels,
     )
 
 
 def _summary(
-    run_id: str, logs: str, months: _Months, gate: GateDecision, results: list[ck.CheckResult],
-    vocab: VocabularyDiff, ingest: IngestReport, stats: dict[str, dict[str, FeatureStats]],
-    activity: dict[str, dict[str, Any]], drift: DriftReport, model: TrainedModel, cur: pd.DataFrame,
+    run_id: str,
+    logs: str,
+    months: _Months,
+    gate: GateDecision,
+    results: list[ck.CheckResult],
+    vocab: VocabularyDiff,
+    ingest: IngestReport,
+    stats: dict[str, dict[str, FeatureStats]],
+    activity: dict[str, dict[str, Any]],
+    drift: DriftReport,
+    model: TrainedModel,
+    cur: pd.DataFrame,
     config: Config,
 ) -> dict[str, Any]:
     actual = (
-        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy())
-        if months.has_actuals
-        else None
+        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
     )
     return {
         "run_id": run_id,
@@ -337,7 +381,10 @@ def _summary(
             "reference_users": stats["reference"][next(iter(config.features))].users,
             "names": list(config.features),
             "stats": {
-                month: {name: {**vars(s), "zero_rate": s.zero_rate, "missing_rate": s.missing_rate} for name, s in per.items()}
+                month: {
+                    name: {**vars(s), "zero_rate": s.zero_rate, "missing_rate": s.missing_rate}
+                    for name, s in per.items()
+                }
                 for month, per in stats.items()
             },
         },
@@ -372,5 +419,7 @@ def _fingerprint(inputs: str, results: list[ck.CheckResult], summary: dict[str, 
     """Hash a run's inputs and results: a sign-off is bound to exactly this."""
     digest = hashlib.sha256(inputs.encode())
     digest.update(json.dumps([r.to_json() for r in results], sort_keys=True).encode())
-    digest.update(json.dumps([summary["reference_month"], summary["current_month"], summary["features"]["users"]]).encode())
+    digest.update(
+        json.dumps([summary["reference_month"], summary["current_month"], summary["features"]["users"]]).encode()
+    )
     return digest.hexdigest()

@@ -27,22 +27,30 @@ def rate_table(summary: dict[str, Any], check: str) -> pd.DataFrame:
     for result in summary["checks"]:
         if result["name"] != check:
             continue
-        rows.append({
-            "feature": result["feature"],
-            f"{ref_label} (%)": result["reference"] * 100,
-            f"{cur_label} (%)": result["value"] * 100,
-            "change (points)": (result["value"] - result["reference"]) * 100,
-            "allowed change (points)": result["threshold"] * 100,
-            "status": result["status"],
-        })
+        rows.append(
+            {
+                "feature": result["feature"],
+                f"{ref_label} (%)": result["reference"] * 100,
+                f"{cur_label} (%)": result["value"] * 100,
+                "change (points)": (result["value"] - result["reference"]) * 100,
+                "allowed change (points)": result["threshold"] * 100,
+                "status": result["status"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def drift_table(summary: dict[str, Any]) -> pd.DataFrame:
     """Return each feature's drift score against its threshold (predictions last)."""
     rows = [
-        {"feature": c["feature"] or "prediction", "drift score": c["value"], "threshold": c["threshold"], "status": c["status"]}
-        for c in summary["checks"] if c["name"] in ("drift", "prediction_drift")
+        {
+            "feature": c["feature"] or "prediction",
+            "drift score": c["value"],
+            "threshold": c["threshold"],
+            "status": c["status"],
+        }
+        for c in summary["checks"]
+        if c["name"] in ("drift", "prediction_drift")
     ]
     return pd.DataFrame(rows)
 
@@ -55,9 +63,14 @@ def stats_table(summary: dict[str, Any], feature: str) -> pd.DataFrame:
     for month, label in (("reference", ref_label), ("current", cur_label)):
         s = stats[month][feature]
         rows[label] = {
-            "users": s["users"], "mean": s["mean"], "std": s["std"], "min": s["minimum"],
-            **s["quantiles"], "max": s["maximum"],
-            "zero rate (%)": s["zero_rate"] * 100, "missing rate (%)": s["missing_rate"] * 100,
+            "users": s["users"],
+            "mean": s["mean"],
+            "std": s["std"],
+            "min": s["minimum"],
+            **s["quantiles"],
+            "max": s["maximum"],
+            "zero rate (%)": s["zero_rate"] * 100,
+            "missing rate (%)": s["missing_rate"] * 100,
         }
     return pd.DataFrame(rows)
 
@@ -72,13 +85,21 @@ def vocabulary_table(summary: dict[str, Any]) -> pd.DataFrame:
     for name in names:
         before, after = vocab["reference_counts"].get(name, 0), vocab["current_counts"].get(name, 0)
         status = "new" if name in vocab["new"] else "vanished" if name in vocab["missing"] else "in both"
-        rows.append({
-            "event": name, "feature": mapping.get(name, ""), f"{ref_label}": before, f"{cur_label}": after,
-            "change (%)": (after - before) / before * 100 if before else None, "status": status,
-            "suggested feature": vocab["suggested_feature"].get(name) or "",
-        })
+        rows.append(
+            {
+                "event": name,
+                "feature": mapping.get(name, ""),
+                f"{ref_label}": before,
+                f"{cur_label}": after,
+                "change (%)": (after - before) / before * 100 if before else None,
+                "status": status,
+                "suggested feature": vocab["suggested_feature"].get(name) or "",
+            }
+        )
     order = {"vanished": 0, "new": 1, "in both": 2}
-    return pd.DataFrame(rows).sort_values(["status", f"{cur_label}"], key=lambda c: c.map(order) if c.name == "status" else -c)
+    return pd.DataFrame(rows).sort_values(
+        ["status", f"{cur_label}"], key=lambda c: c.map(order) if c.name == "status" else -c
+    )
 
 
 def summary_features(summary: dict[str, Any]) -> dict[str, list[str]]:
@@ -90,12 +111,17 @@ def rejected_tables(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame
     """Return rejected rows by reason, by file (with rows read), and the quarantine sample."""
     ingest = summary["ingest"]
     by_reason = pd.DataFrame(
-        [{"reason": r.replace("_", " "), "rows": n} for r, n in ingest["rejected_by_reason"].items()], columns=["reason", "rows"]
+        [{"reason": r.replace("_", " "), "rows": n} for r, n in ingest["rejected_by_reason"].items()],
+        columns=["reason", "rows"],
     )
     by_file = pd.DataFrame(
         [
-            {"file": f, "rows read": n, "rejected": ingest["rejected_by_file"].get(f, 0),
-             "rejected (%)": ingest["rejected_by_file"].get(f, 0) / n * 100 if n else 0.0}
+            {
+                "file": f,
+                "rows read": n,
+                "rejected": ingest["rejected_by_file"].get(f, 0),
+                "rejected (%)": ingest["rejected_by_file"].get(f, 0) / n * 100 if n else 0.0,
+            }
             for f, n in ingest["rows_by_file"].items()
         ],
         columns=["file", "rows read", "rejected", "rejected (%)"],
@@ -112,6 +138,8 @@ def drift_sample_text(summary: dict[str, Any]) -> str:
     ref, cur = sample["reference"], sample["current"]
     if ref["scored"] == ref["users"] and cur["scored"] == cur["users"]:
         return "Drift scores: Evidently on every user of both months; zero and missing rates are exact."
-    return (f"Drift scores: Evidently on a seeded uniform sample ({ref['scored']:,} of {ref['users']:,} users in the "
-            f"reference month, {cur['scored']:,} of {cur['users']:,} in the current month); zero and missing rates "
-            "and the statistics below are exact, over every user.")
+    return (
+        f"Drift scores: Evidently on a seeded uniform sample ({ref['scored']:,} of {ref['users']:,} users in the "
+        f"reference month, {cur['scored']:,} of {cur['users']:,} in the current month); zero and missing rates "
+        "and the statistics below are exact, over every user."
+    )

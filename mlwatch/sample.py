@@ -89,9 +89,7 @@ _OFFSETS = {
     _PURCHASE: (1800, 3000),
 }
 # Sessions start between 00:00 and 22:59 so they never spill into the next day.
-_HOUR_WEIGHTS = np.array(
-    [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 9, 10, 10, 9, 8, 8, 9, 10, 12, 13, 12, 9], dtype=float
-)
+_HOUR_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 9, 10, 10, 9, 8, 8, 9, 10, 12, 13, 12, 9], dtype=float)
 _WEEKDAY_WEIGHTS = np.array([1.0, 1.0, 1.0, 1.0, 1.05, 1.15, 1.15])
 
 
@@ -119,7 +117,7 @@ def generate_sample(out_dir: Path, seed: int = 7, users: int = 2000) -> list[Pat
     """
     rng = np.random.default_rng(seed)
     propensity = draw_propensity(rng, users)
-    intent = rng.lognormal(mean=-_INTENT_SIGMA**2 / 2, sigma=_INTENT_SIGMA, size=users)
+    intent = rng.lognormal(mean=-(_INTENT_SIGMA**2) / 2, sigma=_INTENT_SIGMA, size=users)
     written: list[Path] = []
     next_id = 1
     for month in MONTHS:
@@ -132,12 +130,10 @@ def generate_sample(out_dir: Path, seed: int = 7, users: int = 2000) -> list[Pat
 def draw_propensity(rng: np.random.Generator, users: int) -> np.ndarray:
     """Return each user's persistent activity propensity (lognormal, mean 1)."""
     sigma = _PROPENSITY_SIGMA
-    return rng.lognormal(mean=-sigma**2 / 2, sigma=sigma, size=users)
+    return rng.lognormal(mean=-(sigma**2) / 2, sigma=sigma, size=users)
 
 
-def simulate_month(
-    rng: np.random.Generator, month: str, propensity: np.ndarray, intent: np.ndarray
-) -> _Events:
+def simulate_month(rng: np.random.Generator, month: str, propensity: np.ndarray, intent: np.ndarray) -> _Events:
     """Simulate one month of log lines, defects and duplicates included."""
     counts = draw_counts(rng, propensity, intent)
     events = _place_events(rng, month, counts)

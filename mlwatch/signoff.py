@@ -49,9 +49,19 @@ def signoffs(state: str | Path, run_id: str) -> list[Signoff]:
             [run_id],
         ).fetchall()
     return [
-        Signoff(row["id"], row["run_id"], row["fingerprint"], row["approver"], row["reason"],
-                tuple(json.loads(row["accepted_json"])), row["via"], row["at"], row["revoked_by"],
-                row["revoke_reason"], row["revoked_at"])
+        Signoff(
+            row["id"],
+            row["run_id"],
+            row["fingerprint"],
+            row["approver"],
+            row["reason"],
+            tuple(json.loads(row["accepted_json"])),
+            row["via"],
+            row["at"],
+            row["revoked_by"],
+            row["revoke_reason"],
+            row["revoked_at"],
+        )
         for row in rows
     ]
 
@@ -73,8 +83,9 @@ def gate_status(state: str | Path, run_id: str) -> str:
     return SIGNED_OFF if active_signoff(state, run_id) else CLOSED
 
 
-def sign_off(state: str | Path, run_id: str, user: User | None, reason: str, rules: AuthConfig,
-             via: str = "dashboard") -> Signoff:
+def sign_off(
+    state: str | Path, run_id: str, user: User | None, reason: str, rules: AuthConfig, via: str = "dashboard"
+) -> Signoff:
     """Accept the failed checks of a closed run, with a written reason.
 
     Raises:
@@ -104,11 +115,21 @@ def sign_off(state: str | Path, run_id: str, user: User | None, reason: str, rul
             "INSERT INTO signoffs (run_id, fingerprint, approver, reason, accepted_json, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [run_id, run.fingerprint, approver.name, reason.strip(), json.dumps(accepted), via, at],
         )
-        store.append_audit(con, approver.name, "signoff", run_id, {
-            "reason": reason.strip(), "accepted": accepted, "fingerprint": run.fingerprint, "via": via,
-        })
-    return Signoff(int(cursor.lastrowid or 0), run_id, run.fingerprint, approver.name, reason.strip(),
-                   tuple(accepted), via, at)
+        store.append_audit(
+            con,
+            approver.name,
+            "signoff",
+            run_id,
+            {
+                "reason": reason.strip(),
+                "accepted": accepted,
+                "fingerprint": run.fingerprint,
+                "via": via,
+            },
+        )
+    return Signoff(
+        int(cursor.lastrowid or 0), run_id, run.fingerprint, approver.name, reason.strip(), tuple(accepted), via, at
+    )
 
 
 def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: str = "dashboard") -> None:
@@ -129,9 +150,13 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
         ).fetchone()
         if row is None:
             raise SignoffError(f"run {run_id} has no sign-off in force to revoke")
-        con.execute("INSERT INTO revocations (signoff_id, revoked_by, reason, at) VALUES (?, ?, ?, ?)",
-                    [row["id"], approver.name, reason.strip(), _now()])
-        store.append_audit(con, approver.name, "revoke", run_id, {"signoff_id": row["id"], "reason": reason.strip(), "via": via})
+        con.execute(
+            "INSERT INTO revocations (signoff_id, revoked_by, reason, at) VALUES (?, ?, ?, ?)",
+            [row["id"], approver.name, reason.strip(), _now()],
+        )
+        store.append_audit(
+            con, approver.name, "revoke", run_id, {"signoff_id": row["id"], "reason": reason.strip(), "via": via}
+        )
 
 
 def forbidden_approvers(state: str | Path, run: store.RunRecord) -> set[str]:
@@ -154,7 +179,9 @@ def _check_four_eyes(state: str | Path, run: store.RunRecord, approver: User) ->
 def _check_reason(reason: str, failed: list[str], min_length: int) -> None:
     text = reason.strip()
     if len(text) < min_length or len(text.split()) < 5:
-        raise SignoffError(f"write a reason of at least a sentence ({min_length} characters) naming the failed checks you accept")
+        raise SignoffError(
+            f"write a reason of at least a sentence ({min_length} characters) naming the failed checks you accept"
+        )
     normalised = re.sub(r"[\s_-]+", " ", text.lower())
     missing = sorted({name for name in failed if name.replace("_", " ") not in normalised})
     if missing:

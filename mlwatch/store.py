@@ -126,9 +126,7 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
     try:
         row = {**vars(record), "config_json": json.dumps(record.config, sort_keys=True)}
         del row["config"]
-        con.execute(
-            f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-        )
+        con.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
         con.executemany(
             "INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -137,10 +135,20 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
             ],
         )
         failed = [f"{c.name}:{c.feature}" if c.feature else c.name for c in checks if c.status == "fail"]
-        append_audit(con, record.started_by, "run", record.run_id, {
-            "reference_month": record.reference_month, "current_month": record.current_month,
-            "logs": record.logs, "gate": record.gate, "failed": failed, "fingerprint": record.fingerprint,
-        })
+        append_audit(
+            con,
+            record.started_by,
+            "run",
+            record.run_id,
+            {
+                "reference_month": record.reference_month,
+                "current_month": record.current_month,
+                "logs": record.logs,
+                "gate": record.gate,
+                "failed": failed,
+                "fingerprint": record.fingerprint,
+            },
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -198,8 +206,10 @@ def read_audit(
             params.append(value)
     with connect(state) as con:
         rows = con.execute(sql + " ORDER BY id", params).fetchall()
-    return [{**{k: row[k] for k in ("id", "at", "actor", "action", "run_id")}, "detail": json.loads(row["detail_json"])}
-            for row in rows]
+    return [
+        {**{k: row[k] for k in ("id", "at", "actor", "action", "run_id")}, "detail": json.loads(row["detail_json"])}
+        for row in rows
+    ]
 
 
 @contextmanager
@@ -229,7 +239,9 @@ def _record(row: sqlite3.Row) -> RunRecord:
 def _migrate(con: sqlite3.Connection) -> None:
     version = con.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise StateError(f"state database schema {version} is newer than this mlwatch ({SCHEMA_VERSION}); upgrade mlwatch")
+        raise StateError(
+            f"state database schema {version} is newer than this mlwatch ({SCHEMA_VERSION}); upgrade mlwatch"
+        )
     if version == SCHEMA_VERSION:
         return
     con.execute("BEGIN IMMEDIATE")

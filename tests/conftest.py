@@ -74,12 +74,14 @@ def generate_events(
                         name = "user_login_from_mobile" if rng.random() < 0.6 else "user_login_from_pc"
                     day = allowed[int(rng.integers(len(allowed)))]
                     second = int(rng.integers(86400))
-                    rows.append({
-                        "event_id": f"{month}-{len(rows)}",
-                        "user_id": f"u{user:05d}",
-                        "event": name,
-                        "timestamp": f"{month}-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
-                    })
+                    rows.append(
+                        {
+                            "event_id": f"{month}-{len(rows)}",
+                            "user_id": f"u{user:05d}",
+                            "event": name,
+                            "timestamp": f"{month}-{day:02d}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
+                        }
+                    )
     return rows
 
 
@@ -111,11 +113,31 @@ def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
 
     state = tmp_path_factory.mktemp("backfilled")
     result = subprocess.run(
-        [sys.executable, "-m", "mlwatch", "backfill", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03",
-         "--config", str(ROOT / "mlwatch.toml"), "--state", str(state), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mlwatch",
+            "backfill",
+            "--logs",
+            str(SAMPLE_LOGS),
+            "--reference",
+            "2026-03",
+            "--config",
+            str(ROOT / "mlwatch.toml"),
+            "--state",
+            str(state),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode in (0, 1), result.stderr
     out = json.loads(result.stdout)
-    return {"state": state, "code": result.returncode, "out": out,
-            "runs": {run["current_month"]: run["run_id"] for run in out["runs"]}}
+    return {
+        "state": state,
+        "code": result.returncode,
+        "out": out,
+        "runs": {run["current_month"]: run["run_id"] for run in out["runs"]},
+    }

@@ -67,8 +67,10 @@ def demo_allowed() -> bool:
 
 def _demo_user() -> auth.User | None:
     if not demo_allowed():
-        st.error("No account exists and this server listens beyond 127.0.0.1: create one with "
-                 "`python -m mlwatch user add NAME --role admin`, or start the app with --server.address 127.0.0.1.")
+        st.error(
+            "No account exists and this server listens beyond 127.0.0.1: create one with "
+            "`python -m mlwatch user add NAME --role admin`, or start the app with --server.address 127.0.0.1."
+        )
         st.stop()
     role = st.session_state.get(DEMO_ROLE_KEY, "approver")
     return auth.User(f"demo-{role}", role, source="demo")
@@ -80,7 +82,9 @@ def _sso_user(rules: AuthConfig) -> auth.User | None:
     email = str(st.user.get("email") or "")
     role = auth.role_for_email(email, rules.approvers, rules.admins, rules.marketers, rules.default_role)
     if role is None:
-        st.error(f"{email or 'This account'} has no role in mlwatch; ask an administrator to add it to [auth] in the config.")
+        st.error(
+            f"{email or 'This account'} has no role in mlwatch; ask an administrator to add it to [auth] in the config."
+        )
         if st.button("Log out"):
             st.logout()
         st.stop()

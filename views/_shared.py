@@ -108,8 +108,13 @@ def sidebar(user: User) -> None:
     st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
     by_id = {r.run_id: r for r in records}
     st.sidebar.selectbox(
-        "Run", ids, key=PICKER_KEY, on_change=_picked,
-        format_func=lambda i: f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}",
+        "Run",
+        ids,
+        key=PICKER_KEY,
+        on_change=_picked,
+        format_func=lambda i: (
+            f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}"
+        ),
         help="Runs are immutable; a rerun is a new run.",
     )
     st.sidebar.caption(f"State: `{state_path()}`")
@@ -117,9 +122,11 @@ def sidebar(user: User) -> None:
 
 def _user_box(user: User) -> None:
     if user.source == "demo":
-        st.warning("**Demo mode**: no account exists yet, so anyone on this machine may act as any role. "
-                   "Create accounts with `python -m mlwatch user add NAME --role ROLE` to require a login.",
-                   icon=":material/science:")
+        st.warning(
+            "**Demo mode**: no account exists yet, so anyone on this machine may act as any role. "
+            "Create accounts with `python -m mlwatch user add NAME --role ROLE` to require a login.",
+            icon=":material/science:",
+        )
         st.sidebar.selectbox("Act as (demo)", ROLES, index=ROLES.index(user.role), key=_auth.DEMO_ROLE_KEY)
         return
     st.sidebar.markdown(f"**{user.name}** · {user.role}")
@@ -176,4 +183,3 @@ def check_label(check: dict[str, Any]) -> str:
     """A check's short name, e.g. ``zero rate · login``."""
     name = check["name"].replace("_", " ")
     return f"{name} · {check['feature']}" if check["feature"] else name
-

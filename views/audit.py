@@ -29,14 +29,25 @@ def render() -> None:
     actor = right.text_input("Who", key="audit_actor").strip()
     rows = store.read_audit(_shared.state_path(), action=action or None, run_id=run_id or None, actor=actor or None)
     table = pd.DataFrame(
-        [{**{k: r[k] for k in ("id", "at", "actor", "action", "run_id")},
-          "detail": json.dumps(r["detail"], sort_keys=True)} for r in rows],
+        [
+            {
+                **{k: r[k] for k in ("id", "at", "actor", "action", "run_id")},
+                "detail": json.dumps(r["detail"], sort_keys=True),
+            }
+            for r in rows
+        ],
         columns=["id", "at", "actor", "action", "run_id", "detail"],
     )
     st.caption(f"{len(table):,} entries, oldest first. Entries can never be edited or deleted.")
     st.dataframe(table, hide_index=True, width="stretch", key="audit_table")
-    st.download_button("Download as CSV", to_csv(table), file_name="mlwatch-audit.csv",
-                       mime="text/csv", key="download_audit", icon=":material/download:")
+    st.download_button(
+        "Download as CSV",
+        to_csv(table),
+        file_name="mlwatch-audit.csv",
+        mime="text/csv",
+        key="download_audit",
+        icon=":material/download:",
+    )
 
 
 render()

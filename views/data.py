@@ -20,15 +20,22 @@ def _ingest(run: dict) -> None:
     st.subheader("Rows read")
     read, rejected, duplicates = st.columns(3)
     read.metric("Rows read", _shared.number(ingest["rows_read"]), help="every row of every file, all months")
-    rejected.metric("Rejected rows", _shared.number(ingest["rows_rejected"]),
-                    help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of the rows read")
+    rejected.metric(
+        "Rejected rows",
+        _shared.number(ingest["rows_rejected"]),
+        help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of the rows read",
+    )
     duplicates.metric("Duplicate events dropped", _shared.number(ingest["duplicates"]))
     by_reason, by_file, sample = rejected_tables(run)
     if ingest["rows_rejected"]:
         left, right = st.columns([1, 2])
         left.dataframe(by_reason, hide_index=True, width="stretch")
-        right.dataframe(by_file[by_file["rejected"] > 0], hide_index=True, width="stretch",
-                        column_config={"rejected (%)": st.column_config.NumberColumn(format="%.2f%%")})
+        right.dataframe(
+            by_file[by_file["rejected"] > 0],
+            hide_index=True,
+            width="stretch",
+            column_config={"rejected (%)": st.column_config.NumberColumn(format="%.2f%%")},
+        )
         with st.expander(f"Sample of rejected rows ({len(sample)} shown)", icon=":material/report:"):
             st.dataframe(sample, hide_index=True, width="stretch")
     else:
@@ -38,7 +45,9 @@ def _ingest(run: dict) -> None:
 def _volume(run: dict) -> None:
     st.subheader("Events per day")
     ref_label, cur_label = labels_of(run)
-    figure = daily_events_figure(run["volume"]["reference"]["daily"], run["volume"]["current"]["daily"], (ref_label, cur_label))
+    figure = daily_events_figure(
+        run["volume"]["reference"]["daily"], run["volume"]["current"]["daily"], (ref_label, cur_label)
+    )
     st.plotly_chart(figure, width="stretch", key="daily_events")
 
 
@@ -46,8 +55,12 @@ def _vocabulary(run: dict) -> None:
     st.subheader("Event names")
     vocab = run["vocabulary"]
     table = vocabulary_table(run)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")},
+    )
     if not vocab["new"]:
         st.caption("No new event name this month.")
         return
@@ -68,8 +81,12 @@ def _mapping_form(run: dict) -> None:
             suggested = run["vocabulary"]["suggested_feature"].get(name)
             options = [UNMAPPED, *features]
             index = options.index(suggested) if suggested in options else 0
-            choices[name] = st.selectbox(f"`{name}` ({run['vocabulary']['current_counts'][name]:,} events)",
-                                         options, index=index, key=f"map_{name}")
+            choices[name] = st.selectbox(
+                f"`{name}` ({run['vocabulary']['current_counts'][name]:,} events)",
+                options,
+                index=index,
+                key=f"map_{name}",
+            )
         submitted = st.form_submit_button("Save mapping and re-run", type="primary")
     if submitted:
         _apply_mapping(run, choices)
@@ -83,8 +100,15 @@ def _apply_mapping(run: dict, choices: dict[str, str]) -> None:
         try:
             logs = resolve_allowed_logs(run["logs"], config.logs.allowed_dirs())
             new_config = map_events(_shared.state_path(), _shared.config_path(), additions, user)
-            result = run_monthly(logs, run["reference_month"], run["current_month"], new_config,
-                                 _shared.state_path(), progress=st.write, user=user)
+            result = run_monthly(
+                logs,
+                run["reference_month"],
+                run["current_month"],
+                new_config,
+                _shared.state_path(),
+                progress=st.write,
+                user=user,
+            )
         except MlwatchError as exc:
             status.update(label="The mapping could not be applied", state="error")
             st.error(f"{exc}")

@@ -20,17 +20,32 @@ def _rates(run: dict) -> None:
     ref_label, cur_label = labels_of(run)
     zero = rate_table(run, "zero_rate")
     zero["status"] = zero["status"].map(STATUS_TEXT)
-    st.dataframe(zero, hide_index=True, width="stretch", key="zero_rate_table", column_config={
-        f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
-        "allowed change (points)": st.column_config.NumberColumn(format="± %.0f"),
-    })
+    st.dataframe(
+        zero,
+        hide_index=True,
+        width="stretch",
+        key="zero_rate_table",
+        column_config={
+            f"{ref_label} (%)": PERCENT,
+            f"{cur_label} (%)": PERCENT,
+            "change (points)": POINTS,
+            "allowed change (points)": st.column_config.NumberColumn(format="± %.0f"),
+        },
+    )
     st.subheader("Share of users with no value")
     missing = rate_table(run, "missing_rate")
     missing["status"] = missing["status"].map(STATUS_TEXT)
-    st.dataframe(missing, hide_index=True, width="stretch", column_config={
-        f"{ref_label} (%)": PERCENT, f"{cur_label} (%)": PERCENT, "change (points)": POINTS,
-        "allowed change (points)": st.column_config.NumberColumn(format="+ %.0f"),
-    })
+    st.dataframe(
+        missing,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            f"{ref_label} (%)": PERCENT,
+            f"{cur_label} (%)": PERCENT,
+            "change (points)": POINTS,
+            "allowed change (points)": st.column_config.NumberColumn(format="+ %.0f"),
+        },
+    )
 
 
 def _features(run: dict) -> None:
@@ -43,27 +58,42 @@ def _features(run: dict) -> None:
         st.subheader(f"{STATUS_ICON[score['status']]} {name}")
         chart, facts = st.columns([3, 2])
         chart.altair_chart(histogram_chart(histograms[name], name, labels), width="stretch", key=f"hist_{name}")
-        facts.metric("Drift score", f"{score['drift score']:.3f}", help="Evidently, normalised Wasserstein distance",
-                     delta=f"limit {score['threshold']:g}", delta_color="off", delta_arrow="off")
+        facts.metric(
+            "Drift score",
+            f"{score['drift score']:.3f}",
+            help="Evidently, normalised Wasserstein distance",
+            delta=f"limit {score['threshold']:g}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         facts.table(_formatted(stats_table(run, name)))
 
 
 def _formatted(stats: pd.DataFrame) -> pd.DataFrame:
     """Numbers as a reader wants them: users in thousands, the rest with two decimals, a dash for none."""
+
     def cell(row: str, value: float | None) -> str:
         if value is None or pd.isna(value):
             return "–"
         return f"{value:,.0f}" if row == "users" else f"{value:,.2f}"
 
-    return pd.DataFrame({month: [cell(row, v) for row, v in stats[month].items()] for month in stats}, index=stats.index)
+    return pd.DataFrame(
+        {month: [cell(row, v) for row, v in stats[month].items()] for month in stats}, index=stats.index
+    )
 
 
 def _evidently(run: dict) -> None:
     st.subheader("Evidently report")
     state = str(_shared.state_path())
     html = _shared.report_html(state, run["run_id"])
-    st.download_button("Download the Evidently report (HTML)", html, file_name=f"evidently-{run['run_id']}.html",
-                       mime="text/html", key="download_report", icon=":material/download:")
+    st.download_button(
+        "Download the Evidently report (HTML)",
+        html,
+        file_name=f"evidently-{run['run_id']}.html",
+        mime="text/html",
+        key="download_report",
+        icon=":material/download:",
+    )
     if st.toggle("Show the report here", key="show_report"):
         st.components.v1.html(html, height=900, scrolling=True)
 

@@ -15,8 +15,16 @@ from views import _shared
 
 GATE_STYLE = {
     "open": ("#1b7f3b", "GATE OPEN", "Every check passed: this month's prospect list may be used."),
-    "signed_off": ("#8a5a00", "SIGNED OFF", "Checks failed, but an approver accepted them (see Export): the list may be used."),
-    "closed": ("#b3261e", "GATE CLOSED", "Do not use this month's prospect list until the failures below are fixed or an approver signs it off."),
+    "signed_off": (
+        "#8a5a00",
+        "SIGNED OFF",
+        "Checks failed, but an approver accepted them (see Export): the list may be used.",
+    ),
+    "closed": (
+        "#b3261e",
+        "GATE CLOSED",
+        "Do not use this month's prospect list until the failures below are fixed or an approver signs it off.",
+    ),
 }
 
 
@@ -34,8 +42,12 @@ def _start_run_form(expanded: bool) -> None:
     today = date.today().strftime("%Y-%m")
     with st.expander("Start a new run", expanded=expanded, icon=":material/play_arrow:"):
         with st.form("start_run"):
-            logs = st.text_input("Logs folder", value=config.logs.path, key="start_logs",
-                                 help=f"Allowed folders: {', '.join(config.logs.allowed_dirs())}")
+            logs = st.text_input(
+                "Logs folder",
+                value=config.logs.path,
+                key="start_logs",
+                help=f"Allowed folders: {', '.join(config.logs.allowed_dirs())}",
+            )
             left, right = st.columns(2)
             reference = left.text_input("Reference month (YYYY-MM)", value=_previous(today, 3), key="start_reference")
             current = right.text_input("Current month (YYYY-MM)", value=_previous(today, 1), key="start_current")
@@ -49,16 +61,19 @@ def _start_run(logs: str, reference: str, current: str) -> None:
     with st.status("Running the monthly checks…", expanded=True) as status:
         try:
             path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
-            result = run_monthly(path, reference, current, config, _shared.state_path(),
-                                 progress=st.write, user=_shared.acting_user())
+            result = run_monthly(
+                path, reference, current, config, _shared.state_path(), progress=st.write, user=_shared.acting_user()
+            )
         except MlwatchError as exc:
             status.update(label="The run could not start", state="error")
             st.error(f"{exc}")
             return
         except Exception as exc:  # a bug must not show a traceback to a marketer
             status.update(label="The run failed", state="error")
-            st.error(f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "
-                     "check the logs with the CLI and report the problem.")
+            st.error(
+                f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "
+                "check the logs with the CLI and report the problem."
+            )
             return
         status.update(label=f"Run stored: gate {result.gate.status}", state="complete")
     _shared.select_run(result.run_id)
@@ -95,17 +110,27 @@ def render() -> None:
     ingest = run["ingest"]
     users, events, rejected, duplicates = st.columns(4)
     volume = run["volume"]
-    users.metric("Users this month", _shared.number(run["features"]["users"]),
-                 help=f"{run['features']['reference_users']:,} in the reference month")
-    events.metric("Events this month", _shared.number(volume["current"]["events"]),
-                  help=f"{volume['reference']['events']:,} in the reference month")
-    rejected.metric("Rejected rows", _shared.number(ingest["rows_rejected"]),
-                    help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of {ingest['rows_read']:,} rows read")
+    users.metric(
+        "Users this month",
+        _shared.number(run["features"]["users"]),
+        help=f"{run['features']['reference_users']:,} in the reference month",
+    )
+    events.metric(
+        "Events this month",
+        _shared.number(volume["current"]["events"]),
+        help=f"{volume['reference']['events']:,} in the reference month",
+    )
+    rejected.metric(
+        "Rejected rows",
+        _shared.number(ingest["rows_rejected"]),
+        help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of {ingest['rows_read']:,} rows read",
+    )
     duplicates.metric("Duplicate events", _shared.number(ingest["duplicates"]), help="re-sent events, counted once")
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
             [{"check": _shared.check_label(c), "status": c["status"], "message": c["message"]} for c in run["checks"]],
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )
     st.caption(f"Run `{run['run_id']}` · logs `{run['logs']}` · stored {run['created_at']}")
     _start_run_form(expanded=False)

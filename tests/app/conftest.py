@@ -35,9 +35,12 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path |
     def configure(state: Path | None = None) -> Path:
         state = state or tmp_path / "empty-state"
         config = tmp_path / "mlwatch.toml"
-        text = (ROOT / "mlwatch.toml").read_text().replace(
-            'path = "sample_logs"', f'path = "{SAMPLE_LOGS}"').replace(
-            'allowed = ["sample_logs"]', f'allowed = ["{SAMPLE_LOGS}"]')
+        text = (
+            (ROOT / "mlwatch.toml")
+            .read_text()
+            .replace('path = "sample_logs"', f'path = "{SAMPLE_LOGS}"')
+            .replace('allowed = ["sample_logs"]', f'allowed = ["{SAMPLE_LOGS}"]')
+        )
         config.write_text(text)
         streamlit_config.set_option("server.address", "127.0.0.1")  # as .streamlit/config.toml sets it
         monkeypatch.setenv("MLWATCH_STATE", str(state))

@@ -19,7 +19,11 @@ def test_ingest_report_and_vocabulary_of_the_broken_month(app_env, stored_runs) 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Rows read": "164,210", "Rejected rows": "29", "Duplicate events dropped": "177"}
     reasons = at.dataframe[0].value
-    assert dict(zip(reasons["reason"], reasons["rows"])) == {"invalid json": 8, "missing user id": 12, "bad timestamp": 9}
+    assert dict(zip(reasons["reason"], reasons["rows"])) == {
+        "invalid json": 8,
+        "missing user id": 12,
+        "bad timestamp": 9,
+    }
     vocabulary = next(df.value for df in at.dataframe if "event" in df.value.columns)
     statuses = dict(zip(vocabulary["event"], vocabulary["status"]))
     assert statuses["user_login"] == "vanished" and statuses["user_login_from_pc"] == "new"

@@ -36,11 +36,16 @@ def test_zero_rate_table_and_histograms_of_the_broken_month(app_env, stored_runs
     assert round(zero.loc["login", "March 2026 (%)"], 1) == 9.1
     assert zero.loc["login", "status"] == "FAIL" and zero.loc["view", "status"] == "pass"
     charts = [_chart(element) for element in at.get("vega_lite_chart")]
-    assert [spec["title"] for spec, _ in charts] == [f"{f}: events per user" for f in ("login", "view", "cart", "purchase")]
+    assert [spec["title"] for spec, _ in charts] == [
+        f"{f}: events per user" for f in ("login", "view", "cart", "purchase")
+    ]
     spec, data = charts[0]
     assert spec["encoding"]["x"]["title"] == "login events per user in the month"
     assert spec["encoding"]["y"]["title"] == "share of users (%)"
-    assert spec["encoding"]["color"]["scale"] == {"domain": ["March 2026", "May 2026"], "range": [REFERENCE_COLOR, CURRENT_COLOR]}
+    assert spec["encoding"]["color"]["scale"] == {
+        "domain": ["March 2026", "May 2026"],
+        "range": [REFERENCE_COLOR, CURRENT_COLOR],
+    }
     shares = data.set_index(["month", "bin"])["share"]
     assert shares[("May 2026", "0")] == 100.0 and round(shares[("March 2026", "0")], 1) == 9.1  # same bins, both months
     assert set(data.month) == {"March 2026", "May 2026"} and shares["May 2026"].sum() == 100.0

@@ -20,8 +20,13 @@ from tests.conftest import ROOT, SAMPLE_LOGS
 
 CHROMIUM = os.environ.get("MLWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-quic", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(os.environ.get("MLWATCH_SCREENSHOTS", ROOT / "build" / "screenshots"))
 
@@ -50,9 +55,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -130,7 +151,9 @@ def test_drift_page_renders_a_histogram_per_feature(server: str, page) -> None:
     # Drawn, not just placed: each histogram is an SVG with its axis title and a bar per bin and month.
     first = charts.first
     first.locator("svg.marks").wait_for(timeout=30_000)
-    assert "X-axis titled 'login events per user in the month'" in first.locator("[aria-roledescription='axis']").first.get_attribute("aria-label")
+    assert "X-axis titled 'login events per user in the month'" in first.locator(
+        "[aria-roledescription='axis']"
+    ).first.get_attribute("aria-label")
     assert first.locator(".mark-rect path").count() >= 4
     _shot(page, "drift")
 
@@ -150,10 +173,13 @@ def test_data_page_shows_events_per_day_and_offers_the_mapping_fix(server: str, 
     _shot(page, "data")
 
 
-@pytest.mark.parametrize(("path", "text"), [
-    ("model", "Actual performance on May 2026"),
-    ("export", "The download is blocked"),
-])
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("model", "Actual performance on May 2026"),
+        ("export", "The download is blocked"),
+    ],
+)
 def test_model_and_export_pages_open_without_errors(server: str, page, path: str, text: str) -> None:
     page.goto(f"{server}/{path}")
     page.get_by_text(text).first.wait_for(timeout=30_000)

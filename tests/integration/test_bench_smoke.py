@@ -11,20 +11,31 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 STAGES = {
-    "Reading the logs", "Building the monthly features", "Training the model on the reference month",
-    "Checking the current month against the reference month", "Storing the run",
+    "Reading the logs",
+    "Building the monthly features",
+    "Training the model on the reference month",
+    "Checking the current month against the reference month",
+    "Storing the run",
 }
 
 
 def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
 
     # 1. Feature build: each format built the same table as pandas (the benchmark checks it) from every row.
-    generated = {p.parent.name + "/" + p.name[1:-5]: json.loads(p.read_text())["rows"]
-                 for p in (tmp_path / "data").glob("*/.*.done")}
+    generated = {
+        p.parent.name + "/" + p.name[1:-5]: json.loads(p.read_text())["rows"]
+        for p in (tmp_path / "data").glob("*/.*.done")
+    }
     assert [f["format"] for f in results["features"]] == ["parquet", "csv", "jsonl", "parquet"]
     for feature in results["features"]:
         assert feature["rows"] == generated[f"{feature['users_generated']}/{feature['format']}"]
@@ -54,5 +65,13 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
         assert all(page["median"] > 0 for kind in ("browser", "switch") for page in pages[kind].values())
 
     report = (tmp_path / "results.md").read_text()
-    for target in ("target ≤ 1.3", "target ≥ 15", "target ≤ 1.5", "< 60 s", "target ≥ 3", "target ≤ 0.01", "target < 2 s"):
+    for target in (
+        "target ≤ 1.3",
+        "target ≥ 15",
+        "target ≤ 1.5",
+        "< 60 s",
+        "target ≥ 3",
+        "target ≤ 0.01",
+        "target < 2 s",
+    ):
         assert target in report

@@ -14,8 +14,21 @@ MONTHS = ("2026-03", "2026-04", "2026-05")
 
 
 def _run(capsys: pytest.CaptureFixture[str], logs: Path, state: Path, *extra: str, current: str = "2026-05"):
-    code = main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", current,
-                 "--state", str(state), "--json", *extra])
+    code = main(
+        [
+            "run",
+            "--logs",
+            str(logs),
+            "--reference",
+            "2026-03",
+            "--current",
+            current,
+            "--state",
+            str(state),
+            "--json",
+            *extra,
+        ]
+    )
     captured = capsys.readouterr()
     return code, captured
 
@@ -32,7 +45,9 @@ def test_healthy_month_opens_the_gate_with_the_contract_json(make_logs, tmp_path
     code, captured = _run(capsys, logs, tmp_path / "state")
     run = json.loads(captured.out)
     assert code == 0 and run["gate"] == "open"
-    assert {"run_id", "reference_month", "current_month", "gate", "checks", "vocabulary", "ingest", "features"} <= set(run)
+    assert {"run_id", "reference_month", "current_month", "gate", "checks", "vocabulary", "ingest", "features"} <= set(
+        run
+    )
     assert set(run["ingest"]) >= {"rows_read", "rows_rejected", "duplicates", "rejected_by_reason"}
     assert run["vocabulary"]["new"] == [] and run["vocabulary"]["missing"] == []
     for check in run["checks"]:
@@ -42,7 +57,12 @@ def test_healthy_month_opens_the_gate_with_the_contract_json(make_logs, tmp_path
     assert run["features"]["users"] > 400
     assert run["model"]["actual"] is None  # no June in these logs
     folder = tmp_path / "state" / "runs" / run["run_id"]
-    assert {p.name for p in folder.iterdir()} >= {"features_current.parquet", "report.html", "report.json", "summary.json"}
+    assert {p.name for p in folder.iterdir()} >= {
+        "features_current.parquet",
+        "report.html",
+        "report.json",
+        "summary.json",
+    }
 
 
 def test_renamed_login_closes_the_gate_and_a_mapping_reopens_it(make_logs, tmp_path: Path, capsys) -> None:
@@ -55,8 +75,10 @@ def test_renamed_login_closes_the_gate_and_a_mapping_reopens_it(make_logs, tmp_p
     assert run["vocabulary"]["new"] == ["user_login_from_mobile", "user_login_from_pc"]
     assert run["vocabulary"]["missing"] == ["user_login"]
     config = tmp_path / "fixed.toml"
-    config.write_text('[features]\nlogin = ["user_login", "user_login_from_mobile", "user_login_from_pc"]\n'
-                      'view = ["item_view"]\ncart = ["add_to_cart"]\npurchase = ["purchase"]\n')
+    config.write_text(
+        '[features]\nlogin = ["user_login", "user_login_from_mobile", "user_login_from_pc"]\n'
+        'view = ["item_view"]\ncart = ["add_to_cart"]\npurchase = ["purchase"]\n'
+    )
     code, captured = _run(capsys, logs, tmp_path / "state", "--config", str(config))
     assert code == 0, captured.out
     assert _stored_runs(tmp_path / "state") == 2
@@ -64,7 +86,9 @@ def test_renamed_login_closes_the_gate_and_a_mapping_reopens_it(make_logs, tmp_p
 
 def test_text_summary_names_the_failed_checks(make_logs, tmp_path: Path, capsys) -> None:
     logs = make_logs(MONTHS, users=300, seed=3, renamed_login=["2026-05"])
-    code = main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-05", "--state", str(tmp_path)])
+    code = main(
+        ["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-05", "--state", str(tmp_path)]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "Gate: CLOSED" in out and "FAIL  zero_rate[login]" in out
@@ -76,7 +100,10 @@ def test_text_summary_names_the_failed_checks(make_logs, tmp_path: Path, capsys)
     [
         (lambda logs, tmp: ["--logs", str(tmp / "missing")], "no such file or directory"),
         (lambda logs, tmp: ["--logs", str(logs), "--current", "2026-07"], "no events in 2026-07 (current month"),
-        (lambda logs, tmp: ["--logs", str(logs), "--reference", "2026-05", "--current", "2026-07"], "no events in 2026-06 (target month"),
+        (
+            lambda logs, tmp: ["--logs", str(logs), "--reference", "2026-05", "--current", "2026-07"],
+            "no events in 2026-06 (target month",
+        ),
         (lambda logs, tmp: ["--logs", str(logs), "--reference", "2026-04", "--current", "2026-04"], "must be before"),
         (lambda logs, tmp: ["--logs", str(logs), "--current", "May"], "is not a month"),
         (lambda logs, tmp: ["--logs", str(logs), "--config", str(tmp / "none.toml")], "config file not found"),
@@ -85,7 +112,9 @@ def test_text_summary_names_the_failed_checks(make_logs, tmp_path: Path, capsys)
         (lambda logs, tmp: ["--logs", str(_csv_without_event(tmp))], "has no column 'event'"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_stores_nothing(make_logs, tmp_path: Path, capsys, make_args, message) -> None:
+def test_bad_input_exits_2_with_one_line_and_stores_nothing(
+    make_logs, tmp_path: Path, capsys, make_args, message
+) -> None:
     logs = make_logs(MONTHS, users=50, seed=4)
     args = {"--reference": "2026-03", "--current": "2026-05"}
     given = make_args(logs, tmp_path)

@@ -38,8 +38,15 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
         try:
             sign_off(state, run_id, user, _reason(state, run_id), AuthConfig())
             for seed in range(EXPORTS):
-                export_prospects(state, run_id, User(f"mkt-{user.name}", "marketer"), out / f"{run_id}-{seed}.csv",
-                                 holdout=0.1, seed=seed, via="dashboard")
+                export_prospects(
+                    state,
+                    run_id,
+                    User(f"mkt-{user.name}", "marketer"),
+                    out / f"{run_id}-{seed}.csv",
+                    holdout=0.1,
+                    seed=seed,
+                    via="dashboard",
+                )
         except BaseException as exc:  # collected and re-raised in the main thread
             errors.append(exc)
 
@@ -53,13 +60,31 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
             errors.append(exc)
 
     cli = subprocess.Popen(
-        [sys.executable, "-m", "mlwatch", "run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04",
-         "--state", str(state)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mlwatch",
+            "run",
+            "--logs",
+            str(logs),
+            "--reference",
+            "2026-03",
+            "--current",
+            "2026-04",
+            "--state",
+            str(state),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stop = threading.Event()
-    threads = [threading.Thread(target=session, args=(User("ann", "approver"), first)),
-               threading.Thread(target=session, args=(User("bob", "approver"), second)),
-               threading.Thread(target=reader, args=(stop,))]
+    threads = [
+        threading.Thread(target=session, args=(User("ann", "approver"), first)),
+        threading.Thread(target=session, args=(User("bob", "approver"), second)),
+        threading.Thread(target=reader, args=(stop,)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads[:2]:

@@ -17,7 +17,9 @@ from tests.conftest import ROOT, SAMPLE_LOGS
 
 
 def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +32,26 @@ def test_backfill_stores_a_run_per_month_and_exits_1_when_a_month_is_closed(back
     assert backfilled["code"] == 1
     runs = backfilled["out"]["runs"]
     assert [(r["reference_month"], r["current_month"], r["gate"]) for r in runs] == [
-        ("2026-03", "2026-04", "open"), ("2026-03", "2026-05", "closed"), ("2026-03", "2026-06", "closed")]
+        ("2026-03", "2026-04", "open"),
+        ("2026-03", "2026-05", "closed"),
+        ("2026-03", "2026-06", "closed"),
+    ]
     assert "zero_rate[login]" in runs[1]["failed"] and backfilled["out"]["skipped"] == []
 
 
 def test_a_second_backfill_skips_the_stored_months(backfilled) -> None:
-    again = _mlwatch("backfill", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--state",
-                     str(backfilled["state"]), "--config", str(ROOT / "mlwatch.toml"), "--json")
+    again = _mlwatch(
+        "backfill",
+        "--logs",
+        str(SAMPLE_LOGS),
+        "--reference",
+        "2026-03",
+        "--state",
+        str(backfilled["state"]),
+        "--config",
+        str(ROOT / "mlwatch.toml"),
+        "--json",
+    )
     assert again.returncode == 0, again.stderr  # nothing new ran, so nothing closed
     out = json.loads(again.stdout)
     assert out["runs"] == []
@@ -58,8 +73,10 @@ def test_history_shows_the_login_zero_rate_jump_and_the_broken_lists_actual_r2(b
     assert april["r2"] > 0.15 and may["r2"] < april["r2"] - 0.15  # the list built on broken logins is far worse
     assert may["precision_top10"] < april["precision_top10"]
     assert months["2026-06"]["actual"] is None  # July is not in the logs yet
-    assert all(run["estimate"]["lower"] <= run["estimate"]["estimated_mae"] <= run["estimate"]["upper"]
-               for run in months.values())
+    assert all(
+        run["estimate"]["lower"] <= run["estimate"]["estimated_mae"] <= run["estimate"]["upper"]
+        for run in months.values()
+    )
 
     table = _mlwatch("history", "--state", str(backfilled["state"]), "--feature", "login")
     assert table.returncode == 0 and "zero_rate login" in table.stdout and "actual R2" in table.stdout
@@ -80,7 +97,10 @@ def test_forced_backfill_against_the_previous_month_and_campaign_vs_control(make
     code = main(["backfill", *common])
     first = json.loads(capsys.readouterr().out)
     assert code == (0 if all(r["gate"] == "open" for r in first["runs"]) else 1)
-    assert [(r["reference_month"], r["current_month"]) for r in first["runs"]] == [("2026-03", "2026-04"), ("2026-04", "2026-05")]
+    assert [(r["reference_month"], r["current_month"]) for r in first["runs"]] == [
+        ("2026-03", "2026-04"),
+        ("2026-04", "2026-05"),
+    ]
     code = main(["backfill", *common, "--force"])
     forced = json.loads(capsys.readouterr().out)
     assert code == (0 if all(r["gate"] == "open" for r in forced["runs"]) else 1)
@@ -90,8 +110,22 @@ def test_forced_backfill_against_the_previous_month_and_campaign_vs_control(make
     # Export April's list with a 30% control group, then measure it on May's purchases.
     april = next(r for r in first["runs"] if r["current_month"] == "2026-04")
     assert april["gate"] == "open"
-    assert main(["export", "--run", april["run_id"], "--out", str(tmp_path / "list.csv"), "--holdout", "0.3",
-                 "--state", str(state)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--run",
+                april["run_id"],
+                "--out",
+                str(tmp_path / "list.csv"),
+                "--holdout",
+                "0.3",
+                "--state",
+                str(state),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["actuals", "--logs", str(logs), "--state", str(state), "--json"]) == 0
     measured = {m["run_id"]: m for m in json.loads(capsys.readouterr().out)}

@@ -37,7 +37,9 @@ class _Hook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.received.append({"path": self.path, "type": self.headers["Content-Type"], "body": json.loads(body)})
+                hook.received.append(
+                    {"path": self.path, "type": self.headers["Content-Type"], "body": json.loads(body)}
+                )
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -73,8 +75,22 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 
 def _run(capsys, logs: Path, state: Path, config: Path, current: str) -> tuple[int, dict, str]:
-    code = main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", current,
-                 "--state", str(state), "--config", str(config), "--json"])
+    code = main(
+        [
+            "run",
+            "--logs",
+            str(logs),
+            "--reference",
+            "2026-03",
+            "--current",
+            current,
+            "--state",
+            str(state),
+            "--config",
+            str(config),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 
@@ -91,7 +107,8 @@ def test_a_closed_gate_posts_the_slack_message_and_writes_the_file(logs, hook, t
     assert "CLOSED for 2026-05" in body["text"] and "zero_rate[login]" in body["text"] and run["run_id"] in body["text"]
     assert body["run_id"] == run["run_id"] and body["gate"] == "closed" and body["month"] == "2026-05"
     assert {"name": "zero_rate", "feature": "login"}.items() <= next(
-        c for c in body["failed_checks"] if c["name"] == "zero_rate").items()
+        c for c in body["failed_checks"] if c["name"] == "zero_rate"
+    ).items()
     written = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert len(written) == 1 and written[0]["run_id"] == run["run_id"] and written[0]["text"] == body["text"]
     audit = store.read_audit(tmp_path / "state", action="notify", run_id=run["run_id"])
@@ -114,15 +131,21 @@ def test_an_unreachable_webhook_or_unwritable_file_is_retried_logged_and_does_no
     url = f"http://127.0.0.1:{_closed_port()}/hook"
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the notification folder should be")
-    config = _config(tmp_path, f'[notify]\nwebhook = "{url}"\nretries = 2\ntimeout_seconds = 2\n'
-                               f'file = "{blocker / "alerts.jsonl"}"\n')
+    config = _config(
+        tmp_path,
+        f'[notify]\nwebhook = "{url}"\nretries = 2\ntimeout_seconds = 2\nfile = "{blocker / "alerts.jsonl"}"\n',
+    )
     with caplog.at_level(logging.WARNING, logger="mlwatch.notify"):
         code, run, err = _run(capsys, logs, tmp_path / "state", config, "2026-05")
     assert code == 1 and run["gate"] == "closed"  # the gate decides the exit code, not the delivery
-    assert "notification to http://127.0.0.1" in err and "failed after 3 attempt(s)" in err and "the run is stored" in err
+    assert (
+        "notification to http://127.0.0.1" in err and "failed after 3 attempt(s)" in err and "the run is stored" in err
+    )
     attempts = [r for r in caplog.records if "attempt" in r.getMessage() and "failed" in r.getMessage()]
     assert len(attempts) == 3
-    assert any(r.levelno == logging.ERROR and "not delivered after 3 attempt(s)" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelno == logging.ERROR and "not delivered after 3 attempt(s)" in r.getMessage() for r in caplog.records
+    )
     assert store.get_run(tmp_path / "state", run["run_id"]).gate == "closed"
     audit = store.read_audit(tmp_path / "state", action="notify", run_id=run["run_id"])
     assert [(a["detail"]["delivered"], a["detail"]["attempts"]) for a in audit] == [(False, 3), (False, 1)]
@@ -138,6 +161,8 @@ def test_estimated_mae_past_its_ratio_warns_by_default_and_fails_when_configured
     exit_code, run, _ = _run(capsys, logs, tmp_path / "state", config, "2026-04")
     estimated = next(c for c in run["checks"] if c["name"] == "estimated_mae")
     assert (exit_code, estimated["status"]) == (code, status)
-    assert [c["name"] for c in run["checks"] if c["status"] == "fail"] == (["estimated_mae"] if status == "fail" else [])
+    assert [c["name"] for c in run["checks"] if c["status"] == "fail"] == (
+        ["estimated_mae"] if status == "fail" else []
+    )
     assert estimated["value"] > 0.5 * estimated["reference"] and estimated["threshold"] == 0.5
     assert run["estimate"]["lower"] <= estimated["value"] <= run["estimate"]["upper"]

@@ -61,20 +61,34 @@ def test_tmall_log_with_mapped_event_codes_matches_an_independent_count(tmp_path
             users.setdefault(stamp[:7], set()).add(row["user_id"])
     config = tmp_path / "tmall.toml"
     config.write_text(
-        '[columns]\nevent_id = ""\n'
-        '[features]\nview = ["0"]\npurchase = ["1"]\nfavourite = ["2"]\ncart = ["3"]\n'
+        '[columns]\nevent_id = ""\n[features]\nview = ["0"]\npurchase = ["1"]\nfavourite = ["2"]\ncart = ["3"]\n'
     )
     state = tmp_path / "state"
-    code, run = _run(capsys, "--logs", str(converted), "--reference", "2013-05", "--current", "2013-07",
-                     "--config", str(config), "--state", str(state))
+    code, run = _run(
+        capsys,
+        "--logs",
+        str(converted),
+        "--reference",
+        "2013-05",
+        "--current",
+        "2013-07",
+        "--config",
+        str(config),
+        "--state",
+        str(state),
+    )
 
     assert run["ingest"]["rows_read"] == 182_880 == sum(expected.values())
     assert run["ingest"]["rows_rejected"] == 0 and run["ingest"]["duplicates"] == 0
     assert run["features"]["users"] == len(users["2013-07"]) == 815
     assert run["features"]["reference_users"] == len(users["2013-05"]) == 778
     sums = _feature_sums(run, state, "2013-07")
-    assert sums == {"view": expected[("2013-07", "0")], "purchase": expected[("2013-07", "1")],
-                    "favourite": expected[("2013-07", "2")], "cart": expected[("2013-07", "3")]}
+    assert sums == {
+        "view": expected[("2013-07", "0")],
+        "purchase": expected[("2013-07", "1")],
+        "favourite": expected[("2013-07", "2")],
+        "cart": expected[("2013-07", "3")],
+    }
     assert sums["view"] == 51_204 and sums["purchase"] == 2_053  # the dataset README's figures
     # August holds the July users' actual purchases, so the list is scored against reality.
     assert run["model"]["actuals_month"] == "2013-08" and run["model"]["actual"]["mae"] is not None
@@ -94,8 +108,19 @@ def test_tianchi_sample_read_directly_with_a_timestamp_format(tmp_path: Path, ca
     state = tmp_path / "state"
     # Reference November (target: December), current December: too few users for a meaningful
     # drift verdict, but every figure must still be exact.
-    code, run = _run(capsys, "--logs", str(TIANCHI), "--reference", "2014-11", "--current", "2014-12",
-                     "--config", str(config), "--state", str(state))
+    code, run = _run(
+        capsys,
+        "--logs",
+        str(TIANCHI),
+        "--reference",
+        "2014-11",
+        "--current",
+        "2014-12",
+        "--config",
+        str(config),
+        "--state",
+        str(state),
+    )
     assert code in (0, 1)
     assert run["ingest"]["rows_read"] == len(rows) == 1_999
     assert run["features"]["users"] == len({r["user_id"] for r in december}) == 33

@@ -14,7 +14,9 @@ from tests.conftest import ROOT, SAMPLE_LOGS
 
 
 def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +25,18 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_renamed_login_month_closes_the_gate(state: Path) -> None:
-    result = _mlwatch("run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-05",
-                      "--state", str(state), "--json")
+    result = _mlwatch(
+        "run",
+        "--logs",
+        str(SAMPLE_LOGS),
+        "--reference",
+        "2026-03",
+        "--current",
+        "2026-05",
+        "--state",
+        str(state),
+        "--json",
+    )
     assert result.returncode == 1, result.stderr
     run = json.loads(result.stdout)
     assert run["gate"] == "closed"
@@ -46,9 +58,23 @@ def test_renamed_login_month_closes_the_gate(state: Path) -> None:
 def test_mapping_the_new_names_to_login_opens_the_gate(state: Path, tmp_path: Path) -> None:
     text = (ROOT / "mlwatch.toml").read_text()
     config = tmp_path / "mapped.toml"
-    config.write_text(text.replace('login = ["user_login"]', 'login = ["user_login", "user_login_from_mobile", "user_login_from_pc"]'))
-    result = _mlwatch("run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-05",
-                      "--state", str(state), "--config", str(config), "--json")
+    config.write_text(
+        text.replace('login = ["user_login"]', 'login = ["user_login", "user_login_from_mobile", "user_login_from_pc"]')
+    )
+    result = _mlwatch(
+        "run",
+        "--logs",
+        str(SAMPLE_LOGS),
+        "--reference",
+        "2026-03",
+        "--current",
+        "2026-05",
+        "--state",
+        str(state),
+        "--config",
+        str(config),
+        "--json",
+    )
     assert result.returncode == 0, result.stdout
     run = json.loads(result.stdout)
     vocabulary = next(c for c in run["checks"] if c["name"] == "vocabulary")
@@ -56,8 +82,18 @@ def test_mapping_the_new_names_to_login_opens_the_gate(state: Path, tmp_path: Pa
 
 
 def test_healthy_april_opens_the_gate_and_the_model_learns(state: Path) -> None:
-    result = _mlwatch("run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-04",
-                      "--state", str(state), "--json")
+    result = _mlwatch(
+        "run",
+        "--logs",
+        str(SAMPLE_LOGS),
+        "--reference",
+        "2026-03",
+        "--current",
+        "2026-04",
+        "--state",
+        str(state),
+        "--json",
+    )
     assert result.returncode == 0, result.stdout
     run = json.loads(result.stdout)
     assert all(c["status"] == "pass" for c in run["checks"])
@@ -66,8 +102,9 @@ def test_healthy_april_opens_the_gate_and_the_model_learns(state: Path) -> None:
 
 
 def test_bad_input_prints_one_line_and_exits_2(state: Path) -> None:
-    result = _mlwatch("run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-09",
-                      "--state", str(state))
+    result = _mlwatch(
+        "run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-09", "--state", str(state)
+    )
     assert result.returncode == 2
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
     assert "no events in 2026-09" in result.stderr

@@ -78,10 +78,13 @@ def test_sign_off_opens_revoke_closes_and_a_rerun_needs_a_new_sign_off(state: Pa
     assert actions == ["run", "signoff", "export", "revoke", "run"]
 
 
-@pytest.mark.parametrize(("reason", "message"), [
-    ("ok", "at least a sentence"),
-    ("We accept the vocabulary and zero_rate failures this month.", "not named: drift, prediction_drift"),
-])
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("ok", "at least a sentence"),
+        ("We accept the vocabulary and zero_rate failures this month.", "not named: drift, prediction_drift"),
+    ],
+)
 def test_the_reason_must_be_a_sentence_naming_every_failed_check(state: Path, runs, reason: str, message: str) -> None:
     with pytest.raises(SignoffError, match=message):
         sign_off(state, runs["closed"], ANN, reason, RULES)
@@ -118,8 +121,27 @@ def test_a_run_signed_off_cannot_be_exported_once_its_logs_changed(state: Path, 
 
 def test_export_file_name_checksum_and_audit_record(state: Path, runs, tmp_path: Path, capsys) -> None:
     run_id = runs["open"]
-    assert main(["export", "--run", run_id, "--out", str(tmp_path), "--top", "100", "--holdout", "0.1",
-                 "--seed", "7", "--bom", "--state", str(state)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--run",
+                run_id,
+                "--out",
+                str(tmp_path),
+                "--top",
+                "100",
+                "--holdout",
+                "0.1",
+                "--seed",
+                "7",
+                "--bom",
+                "--state",
+                str(state),
+            ]
+        )
+        == 0
+    )
     path = tmp_path / f"prospects-2026-04-{run_id}.csv"
     data = path.read_bytes()
     assert data.startswith("\ufeff".encode())
@@ -132,11 +154,18 @@ def test_export_file_name_checksum_and_audit_record(state: Path, runs, tmp_path:
 
 
 def _ranked(n: int) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "predicted_purchases": list(range(n, 0, -1)),
-                         "rank": list(range(1, n + 1))})
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "predicted_purchases": list(range(n, 0, -1)),
+            "rank": list(range(1, n + 1)),
+        }
+    )
 
 
-@pytest.mark.parametrize(("top", "share", "expected"), [(100, None, 100), (5000, None, 1234), (None, 0.2, 247), (None, 1.0, 1234)])
+@pytest.mark.parametrize(
+    ("top", "share", "expected"), [(100, None, 100), (5000, None, 1234), (None, 0.2, 247), (None, 1.0, 1234)]
+)
 def test_exact_row_counts_for_top_and_top_share(top, share, expected) -> None:
     assert len(select_prospects(_ranked(1234), top=top, top_share=share)) == expected
 
@@ -158,10 +187,14 @@ def test_the_same_seed_gives_the_same_groups_and_another_seed_others() -> None:
 
 
 def test_injection_prone_cells_are_neutralised() -> None:
-    frame = pd.DataFrame({"user_id": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"],
-                          "predicted_purchases": [1.0] * 8})
+    frame = pd.DataFrame(
+        {
+            "user_id": ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok", "a=b"],
+            "predicted_purchases": [1.0] * 8,
+        }
+    )
     rows = list(csv.reader(io.StringIO(to_csv(frame).decode("utf-8"))))[1:]
-    assert [r[0] for r in rows] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "ok", "a=b"]
+    assert [r[0] for r in rows] == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "ok", "a=b"]
     assert neutralise(-1.5) == -1.5  # numbers stay numbers
 
 

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from mlwatch import store
-from mlwatch.auth import User, add_user, authenticate, disable_user, find_user, has_accounts, list_users, require, role_for_email
+from mlwatch.auth import (
+    User,
+    add_user,
+    authenticate,
+    disable_user,
+    find_user,
+    has_accounts,
+    list_users,
+    require,
+    role_for_email,
+)
 from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
 
 PASSWORD = "a long enough secret"
@@ -48,11 +58,14 @@ def test_disabled_accounts_cannot_log_in(tmp_path: Path) -> None:
     assert find_user(tmp_path, "ann") is None and not has_accounts(tmp_path)
 
 
-@pytest.mark.parametrize(("name", "role", "password", "message"), [
-    ("ann", "approver", "short", "at least 10 characters"),
-    ("ann", "boss", PASSWORD, "unknown role"),
-    ("a b", "marketer", PASSWORD, "not a valid account name"),
-])
+@pytest.mark.parametrize(
+    ("name", "role", "password", "message"),
+    [
+        ("ann", "approver", "short", "at least 10 characters"),
+        ("ann", "boss", PASSWORD, "unknown role"),
+        ("a b", "marketer", PASSWORD, "not a valid account name"),
+    ],
+)
 def test_bad_accounts_are_refused(tmp_path: Path, name: str, role: str, password: str, message: str) -> None:
     with pytest.raises(MlwatchError, match=message):
         add_user(tmp_path, name, role, password)
@@ -64,11 +77,20 @@ def test_duplicate_account_names_are_refused(tmp_path: Path) -> None:
         add_user(tmp_path, "ann", "marketer", PASSWORD)
 
 
-@pytest.mark.parametrize(("role", "permission", "allowed"), [
-    ("marketer", "export", True), ("marketer", "signoff", False), ("marketer", "map", False),
-    ("approver", "signoff", True), ("approver", "manage_users", False), ("admin", "manage_users", True),
-    ("admin", "signoff", False), ("admin", "audit", True), ("marketer", "audit", False),
-])
+@pytest.mark.parametrize(
+    ("role", "permission", "allowed"),
+    [
+        ("marketer", "export", True),
+        ("marketer", "signoff", False),
+        ("marketer", "map", False),
+        ("approver", "signoff", True),
+        ("approver", "manage_users", False),
+        ("admin", "manage_users", True),
+        ("admin", "signoff", False),
+        ("admin", "audit", True),
+        ("marketer", "audit", False),
+    ],
+)
 def test_roles_grant_exactly_their_permissions(role: str, permission: str, allowed: bool) -> None:
     user = User("x", role)
     if allowed:
@@ -83,10 +105,16 @@ def test_nobody_logged_in_is_denied() -> None:
         require(None, "export")
 
 
-@pytest.mark.parametrize(("email", "role"), [
-    ("Ann@Shop.example", "approver"), ("root@shop.example", "admin"), ("mia@agency.example", "marketer"),
-    ("eve@elsewhere.example", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("email", "role"),
+    [
+        ("Ann@Shop.example", "approver"),
+        ("root@shop.example", "admin"),
+        ("mia@agency.example", "marketer"),
+        ("eve@elsewhere.example", None),
+        ("", None),
+    ],
+)
 def test_single_sign_on_roles_come_from_the_config_lists(email: str, role: str | None) -> None:
     assert role_for_email(email, ("ann@shop.example",), ("root@shop.example",), ("@agency.example",), None) == role
 

@@ -40,7 +40,9 @@ def test_rejected_rows_fail_above_one_percent(rejected: int, status: str) -> Non
 
 @pytest.mark.parametrize(("dups", "status"), [(5, "pass"), (6, "fail")])
 def test_duplicates_fail_above_half_a_percent_of_the_current_month(dups: int, status: str) -> None:
-    result = check_duplicates({"reference": 0, "current": dups}, {"reference": 1000, "current": 1000 - dups}, 0.005, LABELS)
+    result = check_duplicates(
+        {"reference": 0, "current": dups}, {"reference": 1000, "current": 1000 - dups}, 0.005, LABELS
+    )
     assert result.status == status
     assert result.value == pytest.approx(dups / 1000) and result.reference == 0
 
@@ -52,7 +54,14 @@ def _activity(events: int, users: int, empty_days: int = 0) -> dict:
 
 @pytest.mark.parametrize(
     ("events", "users", "status"),
-    [(2000, 100, "pass"), (2001, 100, "fail"), (500, 100, "pass"), (499, 100, "fail"), (1000, 201, "fail"), (1000, 49, "fail")],
+    [
+        (2000, 100, "pass"),
+        (2001, 100, "fail"),
+        (500, 100, "pass"),
+        (499, 100, "fail"),
+        (1000, 201, "fail"),
+        (1000, 49, "fail"),
+    ],
 )
 def test_volume_fails_outside_half_to_double_the_reference(events: int, users: int, status: str) -> None:
     assert check_volume(_activity(1000, 100), _activity(events, users), 2.0, LABELS).status == status
@@ -77,24 +86,31 @@ def test_vocabulary_fails_when_every_name_of_a_feature_vanishes_and_suggests_the
 
 
 def test_vocabulary_warns_when_one_of_several_names_vanishes() -> None:
-    vocab = diff_vocabulary({"user_login": 5, "item_view": 9, "page_view": 1}, {"user_login": 5, "item_view": 9}, FEATURES)
+    vocab = diff_vocabulary(
+        {"user_login": 5, "item_view": 9, "page_view": 1}, {"user_login": 5, "item_view": 9}, FEATURES
+    )
     result = check_vocabulary(vocab, FEATURES, LABELS)
     assert result.status == "warn" and "Event page_view (view) no longer occurs" in result.message
 
 
 def test_vocabulary_reports_new_names_without_failing() -> None:
-    vocab = diff_vocabulary({"user_login": 5, "item_view": 9}, {"user_login": 5, "item_view": 9, "wishlist_add": 3}, FEATURES)
+    vocab = diff_vocabulary(
+        {"user_login": 5, "item_view": 9}, {"user_login": 5, "item_view": 9, "wishlist_add": 3}, FEATURES
+    )
     result = check_vocabulary(vocab, FEATURES, LABELS)
     assert result.status == "pass" and "wishlist_add" in result.message
 
 
-@pytest.mark.parametrize(("ref_zeros", "cur_zeros", "status"), [
-    (100, 300, "pass"),  # +20 points exactly: not more than 20
-    (100, 301, "fail"),
-    (300, 100, "pass"),
-    (301, 100, "fail"),  # falls by more than 20 points
-    (0, 1000, "fail"),
-])
+@pytest.mark.parametrize(
+    ("ref_zeros", "cur_zeros", "status"),
+    [
+        (100, 300, "pass"),  # +20 points exactly: not more than 20
+        (100, 301, "fail"),
+        (300, 100, "pass"),
+        (301, 100, "fail"),  # falls by more than 20 points
+        (0, 1000, "fail"),
+    ],
+)
 def test_zero_rate_fails_when_it_moves_more_than_20_points(ref_zeros: int, cur_zeros: int, status: str) -> None:
     result = check_zero_rate("login", _stats(1000, ref_zeros), _stats(1000, cur_zeros), 0.20, LABELS)
     assert result.status == status
@@ -106,9 +122,13 @@ def test_zero_rate_message_reads_for_a_marketer() -> None:
     assert result.message.startswith("Login count is 0 for 100% of users this month (March 2026: 12%).")
 
 
-@pytest.mark.parametrize(("ref_missing", "cur_missing", "status"), [(10, 60, "pass"), (10, 61, "fail"), (60, 0, "pass")])
+@pytest.mark.parametrize(
+    ("ref_missing", "cur_missing", "status"), [(10, 60, "pass"), (10, 61, "fail"), (60, 0, "pass")]
+)
 def test_missing_rate_fails_when_it_rises_more_than_5_points(ref_missing: int, cur_missing: int, status: str) -> None:
-    result = check_missing_rate("view", _stats(1000, missing=ref_missing), _stats(1000, missing=cur_missing), 0.05, LABELS)
+    result = check_missing_rate(
+        "view", _stats(1000, missing=ref_missing), _stats(1000, missing=cur_missing), 0.05, LABELS
+    )
     assert result.status == status
 
 
@@ -130,7 +150,9 @@ def test_vocabulary_warns_only_when_the_renamed_events_are_mapped() -> None:
     ("estimate", "fails", "status"),
     [(1.099, False, "pass"), (1.101, False, "warn"), (1.099, True, "pass"), (1.101, True, "fail")],
 )
-def test_estimated_mae_warns_past_the_ratio_and_fails_only_when_configured(estimate: float, fails: bool, status: str) -> None:
+def test_estimated_mae_warns_past_the_ratio_and_fails_only_when_configured(
+    estimate: float, fails: bool, status: str
+) -> None:
     result = check_estimated_mae(estimate, estimate - 0.1, estimate + 0.1, 1.0, 1.10, fails, LABELS)
     assert (result.name, result.feature, result.status) == ("estimated_mae", None, status)
     assert (result.value, result.reference, result.threshold) == (estimate, 1.0, 1.10)

@@ -84,15 +84,21 @@ def test_bad_keys_and_types_name_the_key_and_file(tmp_path: Path, text: str, key
 
 def test_history_notify_and_estimate_keys_are_read(tmp_path: Path) -> None:
     path = tmp_path / "mlwatch.toml"
-    path.write_text("[checks]\nestimated_mae_ratio = 1.25\nestimated_mae_fails = true\n"
-                    "[history]\ncompare = 'previous'\n"
-                    "[notify]\nwebhook = 'https://hooks.example.com/services/T0/B0/secret'\nfile = 'alerts.jsonl'\n"
-                    "retries = 0\ntimeout_seconds = 2.5\n")
+    path.write_text(
+        "[checks]\nestimated_mae_ratio = 1.25\nestimated_mae_fails = true\n"
+        "[history]\ncompare = 'previous'\n"
+        "[notify]\nwebhook = 'https://hooks.example.com/services/T0/B0/secret'\nfile = 'alerts.jsonl'\n"
+        "retries = 0\ntimeout_seconds = 2.5\n"
+    )
     config = load_config(path)
     assert (config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails) == (1.25, True)
     assert config.history.compare == "previous"
     assert (config.notify.webhook, config.notify.file, config.notify.retries, config.notify.timeout_seconds) == (
-        "https://hooks.example.com/services/T0/B0/secret", "alerts.jsonl", 0, 2.5)
+        "https://hooks.example.com/services/T0/B0/secret",
+        "alerts.jsonl",
+        0,
+        2.5,
+    )
     # Where messages go is not part of a run: the secret webhook URL is never copied into stored runs.
     assert "notify" not in config.to_dict() and "secret" not in str(config.to_dict())
 

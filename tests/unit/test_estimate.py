@@ -35,8 +35,16 @@ def _months(seed: int, users: int = USERS) -> tuple[pd.DataFrame, pd.DataFrame]:
     for _ in range(3):
         buying = intent * rng.gamma(8, 1 / 8, users)
         views = rng.poisson(10 * activity * rng.gamma(8, 1 / 8, users))
-        months.append(pd.DataFrame({"login": rng.poisson(15 * buying), "view": views,
-                                    "cart": rng.poisson(0.15 * views), "purchase": rng.poisson(3 * buying)}))
+        months.append(
+            pd.DataFrame(
+                {
+                    "login": rng.poisson(15 * buying),
+                    "view": views,
+                    "cart": rng.poisson(0.15 * views),
+                    "purchase": rng.poisson(3 * buying),
+                }
+            )
+        )
     return (months[0].assign(target=months[1]["purchase"]), months[1].assign(target=months[2]["purchase"]))
 
 
@@ -58,8 +66,14 @@ def outcomes() -> list[dict[str, object]]:
         errors = fit_error_model(reference, FEATURES, _primary())
         healthy = _score(model, current)
         broken = _score(model, current.assign(login=0))
-        found.append({"healthy": estimate_mae(errors, healthy), "healthy_actual": _actual_mae(healthy),
-                      "broken": estimate_mae(errors, broken), "broken_actual": _actual_mae(broken)})
+        found.append(
+            {
+                "healthy": estimate_mae(errors, healthy),
+                "healthy_actual": _actual_mae(healthy),
+                "broken": estimate_mae(errors, broken),
+                "broken_actual": _actual_mae(broken),
+            }
+        )
     return found
 
 
@@ -95,4 +109,3 @@ def test_a_large_reference_month_is_learnt_from_a_seeded_sample_with_the_same_es
     assert sampled.lower <= _actual_mae(current) <= sampled.upper
     assert abs(sampled.estimated_mae - full.estimated_mae) < 0.05 * full.estimated_mae
     assert sampled.upper - sampled.lower > full.upper - full.lower  # fewer users learnt from: a wider interval
-

@@ -26,17 +26,20 @@ def _events(tmp_path: Path, rows: list[tuple[str, str, str]]):
 
 
 def test_population_counts_and_next_month_target(tmp_path: Path) -> None:
-    con = _events(tmp_path, [
-        ("a", "user_login", "2026-03-01T00:00:00Z"),
-        ("a", "user_login_from_pc", "2026-03-31T23:59:59Z"),
-        ("a", "purchase", "2026-03-10"),
-        ("b", "search", "2026-03-02"),  # active through an unmapped event: in the population with zeros
-        ("c", "purchase", "2026-04-03"),  # active only next month: not in March's population
-        ("a", "purchase", "2026-04-01T00:00:00Z"),
-        ("a", "purchase", "2026-04-30T23:00:00Z"),
-        ("a", "user_login", "2026-02-28T23:59:59Z"),  # previous month: ignored
-        ("b", "purchase", "2026-05-01"),  # two months later: not the target
-    ])
+    con = _events(
+        tmp_path,
+        [
+            ("a", "user_login", "2026-03-01T00:00:00Z"),
+            ("a", "user_login_from_pc", "2026-03-31T23:59:59Z"),
+            ("a", "purchase", "2026-03-10"),
+            ("b", "search", "2026-03-02"),  # active through an unmapped event: in the population with zeros
+            ("c", "purchase", "2026-04-03"),  # active only next month: not in March's population
+            ("a", "purchase", "2026-04-01T00:00:00Z"),
+            ("a", "purchase", "2026-04-30T23:00:00Z"),
+            ("a", "user_login", "2026-02-28T23:59:59Z"),  # previous month: ignored
+            ("b", "purchase", "2026-05-01"),  # two months later: not the target
+        ],
+    )
     frame = build_features(con, "2026-03", FEATURES, ("purchase",))
     assert frame.to_dict("records") == [
         {"user_id": "a", "events": 3, "login": 2, "purchase": 1, "target": 2},

@@ -37,7 +37,7 @@ def test_json_lines_formats_are_read(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["a.csv", "a.csv.gz"])
 def test_csv_formats_are_read_with_quoted_fields(tmp_path: Path, name: str) -> None:
-    lines = ['e1,u1,item_view,2026-03-05T10:00:00Z', 'e2,"u,2","add_to_cart",2026-03-05T11:00:00Z']
+    lines = ["e1,u1,item_view,2026-03-05T10:00:00Z", 'e2,"u,2","add_to_cart",2026-03-05T11:00:00Z']
     report, events = _read(write_csv(tmp_path / name, ["event_id", "user_id", "event", "timestamp"], lines))
     assert report.rows_read == 2 and report.rows_rejected == 0
     assert list(events.user_id) == ["u1", "u,2"]
@@ -52,11 +52,13 @@ def test_csv_columns_may_come_in_any_order_with_extra_columns(tmp_path: Path) ->
 
 
 def test_parquet_with_native_timestamps_and_integer_ids(tmp_path: Path) -> None:
-    table = pa.table({
-        "user_id": pa.array([7, 12345678901234], pa.int64()),
-        "event": ["purchase", "item_view"],
-        "timestamp": pa.array([datetime(2026, 3, 1, 9), datetime(2026, 3, 2, 23, 59)], pa.timestamp("us")),
-    })
+    table = pa.table(
+        {
+            "user_id": pa.array([7, 12345678901234], pa.int64()),
+            "event": ["purchase", "item_view"],
+            "timestamp": pa.array([datetime(2026, 3, 1, 9), datetime(2026, 3, 2, 23, 59)], pa.timestamp("us")),
+        }
+    )
     pq.write_table(table, tmp_path / "a.parquet")
     report, events = _read(tmp_path / "a.parquet")
     assert report.rows_read == 2
@@ -104,32 +106,49 @@ def test_json_numbers_as_user_ids_keep_their_decimal_digits(tmp_path: Path) -> N
 
 def test_rejected_rows_are_counted_exactly_by_reason_and_file(tmp_path: Path) -> None:
     good = [{**ROW, "event_id": f"g{i}"} for i in range(5)]
-    write_jsonl(tmp_path / "logs" / "a.jsonl", [
-        *good,
-        '{"user_id": "u1", "event": "x", "timestamp": "2026-03',  # truncated line
-        "[1, 2]",  # valid JSON but not an object
-        {"event": "x", "timestamp": "2026-03-05"},
-        {"user_id": "  ", "event": "x", "timestamp": "2026-03-05"},
-        {"user_id": "u1", "timestamp": "2026-03-05"},
-        {"user_id": "u1", "event": "x"},
-        {"user_id": "u1", "event": "x", "timestamp": "not-a-date"},
-        {"user_id": "u1", "event": "x", "timestamp": "2026-02-30T10:00:00Z"},
-        "",  # blank lines are not rows
-    ])
-    write_csv(tmp_path / "logs" / "sub" / "b.csv", ["user_id", "event", "timestamp"], [
-        "u1,x,2026-03-05", "u2,x", "u3,x,2026-03-05,extra", "u4,,2026-03-05",
-    ])
+    write_jsonl(
+        tmp_path / "logs" / "a.jsonl",
+        [
+            *good,
+            '{"user_id": "u1", "event": "x", "timestamp": "2026-03',  # truncated line
+            "[1, 2]",  # valid JSON but not an object
+            {"event": "x", "timestamp": "2026-03-05"},
+            {"user_id": "  ", "event": "x", "timestamp": "2026-03-05"},
+            {"user_id": "u1", "timestamp": "2026-03-05"},
+            {"user_id": "u1", "event": "x"},
+            {"user_id": "u1", "event": "x", "timestamp": "not-a-date"},
+            {"user_id": "u1", "event": "x", "timestamp": "2026-02-30T10:00:00Z"},
+            "",  # blank lines are not rows
+        ],
+    )
+    write_csv(
+        tmp_path / "logs" / "sub" / "b.csv",
+        ["user_id", "event", "timestamp"],
+        [
+            "u1,x,2026-03-05",
+            "u2,x",
+            "u3,x,2026-03-05,extra",
+            "u4,,2026-03-05",
+        ],
+    )
     report, events = _read(tmp_path / "logs")
     assert report.rows_read == 5 + 8 + 4
     assert report.rows_rejected == 11
     assert report.rejected_by_reason == {
-        "invalid_json": 2, "invalid_csv": 2, "missing_user_id": 2, "missing_event": 2,
-        "missing_timestamp": 1, "bad_timestamp": 2,
+        "invalid_json": 2,
+        "invalid_csv": 2,
+        "missing_user_id": 2,
+        "missing_event": 2,
+        "missing_timestamp": 1,
+        "bad_timestamp": 2,
     }
-    assert report.rejected_by_file == {str(tmp_path / "logs" / "a.jsonl"): 8, str(tmp_path / "logs" / "sub" / "b.csv"): 3}
+    assert report.rejected_by_file == {
+        str(tmp_path / "logs" / "a.jsonl"): 8,
+        str(tmp_path / "logs" / "sub" / "b.csv"): 3,
+    }
     assert len(events) == 6
     texts = {row.text for row in report.sample}
-    assert '[1, 2]' in texts and "u2,x" in {t.strip() for t in texts}
+    assert "[1, 2]" in texts and "u2,x" in {t.strip() for t in texts}
     csv_lines = {row.line for row in report.sample if row.reason == "invalid_csv"}
     assert csv_lines == {3, 4}
 
@@ -152,7 +171,9 @@ def test_duplicate_event_ids_are_counted_and_only_the_first_is_used(tmp_path: Pa
 
 def test_duplicates_across_files_and_formats(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "a.jsonl", [ROW])
-    write_csv(tmp_path / "b.csv", ["event_id", "user_id", "event", "timestamp"], ["e1,u1,item_view,2026-03-05T10:00:00Z"])
+    write_csv(
+        tmp_path / "b.csv", ["event_id", "user_id", "event", "timestamp"], ["e1,u1,item_view,2026-03-05T10:00:00Z"]
+    )
     report, events = _read(tmp_path)
     assert (report.rows_read, report.duplicates, len(events)) == (2, 1, 1)
 
@@ -172,7 +193,10 @@ def test_directory_ignores_other_files(tmp_path: Path) -> None:
 
 
 def test_configured_column_names_are_used(tmp_path: Path) -> None:
-    rows = [{"uid": "u1", "name": "login", "at": "2026-03-05", "id": "1"}, {"uid": "u1", "name": "login", "at": "2026-03-05", "id": "1"}]
+    rows = [
+        {"uid": "u1", "name": "login", "at": "2026-03-05", "id": "1"},
+        {"uid": "u1", "name": "login", "at": "2026-03-05", "id": "1"},
+    ]
     report, events = _read(write_jsonl(tmp_path / "a.jsonl", rows), Columns("uid", "name", "at", "id"))
     assert (len(events), report.duplicates) == (1, 1)
 
@@ -185,7 +209,10 @@ def test_configured_column_names_are_used(tmp_path: Path) -> None:
         (lambda p: (p / "d").mkdir() or p / "d", "no log files found"),
         (lambda p: (p / "e.jsonl").write_text("") or p / "e.jsonl", "every log file is empty"),
         (lambda p: write_csv(p / "c.csv", ["user_id", "event"], ["u1,x"]), "has no column 'timestamp'"),
-        (lambda p: write_jsonl(p / "j.jsonl", [{"uid": "u1", "event": "x", "timestamp": "2026-03-01"}]), "no JSON row has the field 'user_id'"),
+        (
+            lambda p: write_jsonl(p / "j.jsonl", [{"uid": "u1", "event": "x", "timestamp": "2026-03-01"}]),
+            "no JSON row has the field 'user_id'",
+        ),
         (lambda p: write_jsonl(p / "j.jsonl", ["{oops", "nope"]), "no valid event in 2 rows read (2 invalid json)"),
     ],
 )
@@ -231,10 +258,21 @@ def test_parquet_timestamp_column_of_each_type(tmp_path: Path, column: pa.Array,
 
 
 def test_parquet_files_with_different_timestamp_types_are_read_together(tmp_path: Path) -> None:
-    pq.write_table(pa.table({"user_id": ["u1"], "event": ["x"], "event_id": ["a"],
-                             "timestamp": pa.array([datetime(2026, 3, 5, 10)], pa.timestamp("us"))}), tmp_path / "a.parquet")
-    pq.write_table(pa.table({"user_id": ["u2", "u3"], "event": ["x", "x"],
-                             "timestamp": ["2026-03-06T10:00:00Z", "not a date"]}), tmp_path / "b.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "user_id": ["u1"],
+                "event": ["x"],
+                "event_id": ["a"],
+                "timestamp": pa.array([datetime(2026, 3, 5, 10)], pa.timestamp("us")),
+            }
+        ),
+        tmp_path / "a.parquet",
+    )
+    pq.write_table(
+        pa.table({"user_id": ["u2", "u3"], "event": ["x", "x"], "timestamp": ["2026-03-06T10:00:00Z", "not a date"]}),
+        tmp_path / "b.parquet",
+    )
     report, events = _read(tmp_path)
     assert (report.rows_read, report.rows_rejected, report.rejected_by_reason) == (3, 1, {"bad_timestamp": 1})
     assert list(events.user_id) == ["u1", "u2"]
@@ -255,8 +293,15 @@ def test_many_distinct_ids_with_a_few_duplicates_are_found_exactly(tmp_path: Pat
 
 
 def test_events_beyond_the_memory_limit_spill_to_disk_with_the_same_result(tmp_path: Path) -> None:
-    rows = [{"event_id": f"e{i:07d}", "user_id": f"user-{i % 5000:05d}", "event": "item_view",
-             "timestamp": f"2026-03-{1 + i % 28:02d}T10:00:00Z"} for i in range(400_000)]
+    rows = [
+        {
+            "event_id": f"e{i:07d}",
+            "user_id": f"user-{i % 5000:05d}",
+            "event": "item_view",
+            "timestamp": f"2026-03-{1 + i % 28:02d}T10:00:00Z",
+        }
+        for i in range(400_000)
+    ]
     source = write_jsonl(tmp_path / "a.jsonl", rows)  # 44 MB of JSON
     con = connect(memory_limit="64MB", temp_directory=str(tmp_path / "spill"), threads=1)
     report = read_events(con, source, Columns())
@@ -266,10 +311,15 @@ def test_events_beyond_the_memory_limit_spill_to_disk_with_the_same_result(tmp_p
 
 
 def test_parquet_files_typed_differently_are_read_together(tmp_path: Path) -> None:
-    pq.write_table(pa.table({"user_id": pa.array([7], pa.int64()), "event": ["x"],
-                             "timestamp": pa.array([1772704800], pa.int64())}), tmp_path / "a.parquet")
-    pq.write_table(pa.table({"user_id": ["u2"], "event": ["x"], "timestamp": ["2026-03-06T10:00:00Z"]}),
-                   tmp_path / "b.parquet")
+    pq.write_table(
+        pa.table(
+            {"user_id": pa.array([7], pa.int64()), "event": ["x"], "timestamp": pa.array([1772704800], pa.int64())}
+        ),
+        tmp_path / "a.parquet",
+    )
+    pq.write_table(
+        pa.table({"user_id": ["u2"], "event": ["x"], "timestamp": ["2026-03-06T10:00:00Z"]}), tmp_path / "b.parquet"
+    )
     report, events = _read(tmp_path)
     assert (report.rows_read, report.rows_rejected) == (2, 0)
     assert list(events.user_id) == ["7", "u2"]

@@ -12,12 +12,14 @@ from mlwatch.model import evaluate_predictions, predict, rank_prospects, train_m
 def _frame(seed: int, users: int = 2000) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     propensity = rng.lognormal(0, 0.8, users)
-    return pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(users)],
-        "view": rng.poisson(10 * propensity),
-        "purchase": rng.poisson(propensity),
-        "target": rng.poisson(propensity),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(users)],
+            "view": rng.poisson(10 * propensity),
+            "purchase": rng.poisson(propensity),
+            "target": rng.poisson(propensity),
+        }
+    )
 
 
 def test_model_trained_on_one_month_predicts_the_next_better_than_the_mean() -> None:

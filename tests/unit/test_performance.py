@@ -51,7 +51,9 @@ def test_precision_on_a_larger_list_matches_a_direct_count() -> None:
         k = share * 10
         top_predicted = np.argsort(-predicted, kind="stable")[:k]
         cutoff = np.sort(actual)[-k]
-        assert figures[f"precision_top{share}"] == pytest.approx(np.mean((actual[top_predicted] >= cutoff) & (actual[top_predicted] > 0)))
+        assert figures[f"precision_top{share}"] == pytest.approx(
+            np.mean((actual[top_predicted] >= cutoff) & (actual[top_predicted] > 0))
+        )
         assert figures[f"lift_top{share}"] == pytest.approx(actual[top_predicted].mean() / actual.mean())
 
 

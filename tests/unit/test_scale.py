@@ -26,9 +26,18 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 
 def test_engine_and_drift_settings_are_read(tmp_path: Path) -> None:
-    config = load_config(_config(tmp_path, '[engine]\nmemory_limit = "512MB"\nthreads = 1\n'
-                                           'temp_directory = "/var/tmp/mlwatch"\n[drift]\nsample_size = 5000\nseed = 7\n'))
-    assert (config.engine.memory_limit, config.engine.threads, config.engine.temp_directory) == ("512MB", 1, "/var/tmp/mlwatch")
+    config = load_config(
+        _config(
+            tmp_path,
+            '[engine]\nmemory_limit = "512MB"\nthreads = 1\n'
+            'temp_directory = "/var/tmp/mlwatch"\n[drift]\nsample_size = 5000\nseed = 7\n',
+        )
+    )
+    assert (config.engine.memory_limit, config.engine.threads, config.engine.temp_directory) == (
+        "512MB",
+        1,
+        "/var/tmp/mlwatch",
+    )
     assert (config.drift.sample_size, config.drift.seed) == (5000, 7)
     assert load_config(None).drift.sample_size == 200_000 and load_config(None).engine.memory_limit == "2GB"
     assert load_config(ROOT / "mlwatch.toml").engine == load_config(None).engine  # the shipped file says the defaults
@@ -55,8 +64,9 @@ def test_bad_engine_and_drift_settings_name_the_key_in_one_line(tmp_path: Path, 
 
 def _months(users: int, seed: int, shift: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    ref = pd.DataFrame({"user_id": [f"u{i}" for i in range(users)], "login": rng.poisson(3.0, users),
-                        "view": rng.poisson(10.0, users)})
+    ref = pd.DataFrame(
+        {"user_id": [f"u{i}" for i in range(users)], "login": rng.poisson(3.0, users), "view": rng.poisson(10.0, users)}
+    )
     cur = ref.assign(login=rng.poisson(3.0 + shift, users), view=rng.poisson(10.0, users))
     return ref, cur
 
@@ -68,7 +78,10 @@ def test_drift_scores_a_seeded_sample_close_to_the_full_tables() -> None:
     sampled = compute_drift(ref, cur, COLUMNS, thresholds, sample_size=5_000, seed=1)
     again = compute_drift(ref, cur, COLUMNS, thresholds, sample_size=5_000, seed=1)
     other = compute_drift(ref, cur, COLUMNS, thresholds, sample_size=5_000, seed=2)
-    assert full.sample == {"reference": {"scored": 20_000, "users": 20_000}, "current": {"scored": 20_000, "users": 20_000}}
+    assert full.sample == {
+        "reference": {"scored": 20_000, "users": 20_000},
+        "current": {"scored": 20_000, "users": 20_000},
+    }
     assert sampled.sample["current"] == {"scored": 5_000, "users": 20_000}
     assert sampled.scores == again.scores  # the same seed gives the same report
     assert sampled.scores != other.scores  # a sample, not the full table
@@ -90,7 +103,10 @@ def test_count_histogram_shares_bins_keeps_zero_alone_and_sums_to_100() -> None:
     assert histogram["bins"][:4] == ["0", "1", "2", "3"]
     assert histogram["reference"][:4] == [10.0, 50.0, 30.0, 10.0]
     assert histogram["current"][0] == 100.0
-    assert sum(histogram["reference"]) == pytest.approx(100) and histogram["users"] == {"reference": 100, "current": 100}
+    assert sum(histogram["reference"]) == pytest.approx(100) and histogram["users"] == {
+        "reference": 100,
+        "current": 100,
+    }
 
 
 def test_count_histogram_groups_a_long_tail_into_an_open_last_bin() -> None:
@@ -112,15 +128,33 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
     logs = make_logs(users=1500, seed=2)
     config = _config(tmp_path, "[drift]\nsample_size = 1000\n")
     state = tmp_path / "state"
-    code = main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04",
-                 "--state", str(state), "--config", str(config), "--json"])
+    code = main(
+        [
+            "run",
+            "--logs",
+            str(logs),
+            "--reference",
+            "2026-03",
+            "--current",
+            "2026-04",
+            "--state",
+            str(state),
+            "--config",
+            str(config),
+            "--json",
+        ]
+    )
     run = json.loads(capsys.readouterr().out)
     assert code in (0, 1)
     summary = json.loads((state / "runs" / run["run_id"] / "summary.json").read_text())
     assert list(summary["seconds"]) == [
-        "Reading the logs", "Building the monthly features", "Training the model on the reference month",
+        "Reading the logs",
+        "Building the monthly features",
+        "Training the model on the reference month",
         "Checking the current month against the reference month",
-        "Estimating this month's error before its purchases are known", "Storing the run"]
+        "Estimating this month's error before its purchases are known",
+        "Storing the run",
+    ]
     assert all(seconds > 0 for seconds in summary["seconds"].values())
     users = summary["features"]["users"]
     assert summary["drift"]["sample"]["current"] == {"scored": 1000, "users": users}
@@ -135,8 +169,21 @@ def test_a_spill_folder_that_cannot_be_created_is_a_config_error(make_logs, tmp_
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     config = _config(tmp_path, f'[engine]\ntemp_directory = "{blocker / "spill"}"\n')
-    code = main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04",
-                 "--state", str(tmp_path / "state"), "--config", str(config)])
+    code = main(
+        [
+            "run",
+            "--logs",
+            str(logs),
+            "--reference",
+            "2026-03",
+            "--current",
+            "2026-04",
+            "--state",
+            str(tmp_path / "state"),
+            "--config",
+            str(config),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "[engine] temp_directory" in err and str(blocker / "spill") in err and "\n" not in err
@@ -145,8 +192,21 @@ def test_a_spill_folder_that_cannot_be_created_is_a_config_error(make_logs, tmp_
 
 def test_running_out_of_memory_is_one_line_naming_the_engine_settings(tmp_path: Path, capsys) -> None:
     config = _config(tmp_path, '[engine]\nmemory_limit = "1MB"\n')
-    code = main(["run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", "2026-04",
-                 "--state", str(tmp_path / "state"), "--config", str(config)])
+    code = main(
+        [
+            "run",
+            "--logs",
+            str(SAMPLE_LOGS),
+            "--reference",
+            "2026-03",
+            "--current",
+            "2026-04",
+            "--state",
+            str(tmp_path / "state"),
+            "--config",
+            str(config),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "[engine] memory_limit" in err and "\n" not in err and "Traceback" not in err
@@ -158,5 +218,7 @@ def test_changing_only_the_engine_settings_does_not_make_stored_months_stale(mak
     logs = make_logs(users=300, seed=5)
     state = tmp_path / "state"
     first = backfill(logs, "2026-03", load_config(None), state)
-    again = backfill(logs, "2026-03", load_config(_config(tmp_path, "[engine]\nthreads = 1\nmemory_limit = \"1GB\"\n")), state)
+    again = backfill(
+        logs, "2026-03", load_config(_config(tmp_path, '[engine]\nthreads = 1\nmemory_limit = "1GB"\n')), state
+    )
     assert len(first.results) == 2 and not again.results and len(again.skipped) == 2

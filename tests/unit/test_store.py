@@ -14,9 +14,21 @@ from mlwatch.errors import StateError
 
 def _record(run_id: str = "2026-05-x") -> store.RunRecord:
     return store.RunRecord(
-        run_id=run_id, created_at="2026-06-01T00:00:00+00:00", reference_month="2026-03", current_month="2026-05",
-        logs="logs", gate="closed", fingerprint="f" * 64, inputs_fingerprint="i" * 64, config={"features": {}}, users=10, events=100,
-        rows_read=101, rows_rejected=1, duplicates=0, started_by="cli",
+        run_id=run_id,
+        created_at="2026-06-01T00:00:00+00:00",
+        reference_month="2026-03",
+        current_month="2026-05",
+        logs="logs",
+        gate="closed",
+        fingerprint="f" * 64,
+        inputs_fingerprint="i" * 64,
+        config={"features": {}},
+        users=10,
+        events=100,
+        rows_read=101,
+        rows_rejected=1,
+        duplicates=0,
+        started_by="cli",
     )
 
 
@@ -71,11 +83,15 @@ def test_unknown_run_and_unusable_state_are_clear_errors(tmp_path: Path) -> None
 
 def test_a_version_1_state_is_upgraded_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "mlwatch.db") as con:
-        con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, reference_month TEXT NOT NULL,"
-                    " current_month TEXT NOT NULL, logs TEXT NOT NULL, gate TEXT NOT NULL, fingerprint TEXT NOT NULL,"
-                    " config_json TEXT NOT NULL, users INTEGER NOT NULL, events INTEGER NOT NULL, rows_read INTEGER NOT NULL,"
-                    " rows_rejected INTEGER NOT NULL, duplicates INTEGER NOT NULL, started_by TEXT NOT NULL)")
-        con.execute("INSERT INTO runs VALUES ('old', '2026-01-01', '2026-03', '2026-05', 'l', 'open', 'f', '{}', 1, 1, 1, 0, 0, 'cli')")
+        con.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, reference_month TEXT NOT NULL,"
+            " current_month TEXT NOT NULL, logs TEXT NOT NULL, gate TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+            " config_json TEXT NOT NULL, users INTEGER NOT NULL, events INTEGER NOT NULL, rows_read INTEGER NOT NULL,"
+            " rows_rejected INTEGER NOT NULL, duplicates INTEGER NOT NULL, started_by TEXT NOT NULL)"
+        )
+        con.execute(
+            "INSERT INTO runs VALUES ('old', '2026-01-01', '2026-03', '2026-05', 'l', 'open', 'f', '{}', 1, 1, 1, 0, 0, 'cli')"
+        )
         con.execute("PRAGMA user_version = 1")
     con.close()
     assert [r.run_id for r in store.list_runs(tmp_path)] == ["old"]
