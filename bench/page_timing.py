@@ -95,9 +95,10 @@ def measure_server(state: Path, repeat: int) -> dict[str, dict[str, float]]:
     """Return, per page, the AppTest run time with empty caches (``first``) and the median once cached."""
     from streamlit.testing.v1 import AppTest
 
-    from mlwatch import store
+    from mlwatch.state import store
 
     os.environ["MLWATCH_STATE"] = str(state)
+    _serve_through_navigation()
     run_id = store.list_runs(state)[0].run_id
     results: dict[str, dict[str, float]] = {}
     for name in PAGES:
@@ -105,7 +106,7 @@ def measure_server(state: Path, repeat: int) -> dict[str, dict[str, float]]:
         for _ in range(repeat + 1):
             app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
             app.session_state["run_id"] = run_id
-            app.switch_page(f"views/{name}.py")
+            app.switch_page(f"pages/{name}.py")
             start = time.perf_counter()
             app.run()
             times.append(time.perf_counter() - start)
@@ -113,6 +114,20 @@ def measure_server(state: Path, repeat: int) -> dict[str, dict[str, float]]:
                 raise RuntimeError(f"{name} page failed: {app.exception[0].message}")
         results[name] = {"first": round(times[0], 2), "cached": round(statistics.median(times[1:]), 2)}
     return results
+
+
+def _serve_through_navigation() -> None:
+    """AppTest re-creates the page manager each run, which would treat pages/ as an automatic
+    multipage app; a running server stops doing so once app.py has called st.navigation."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlwatch import store
+from mlwatch.state import store
 from mlwatch.config import Config
 from mlwatch.errors import InputError
-from mlwatch.features import next_month, parse_month
+from mlwatch.monthly.features import next_month, parse_month
 from mlwatch.pipeline import RunResult, load_logs, measure_stored_actuals, run_monthly
 
 

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlwatch import auth, store
+from mlwatch.governance import auth
+from mlwatch.state import store
 from mlwatch.config import Config, load_config
 from mlwatch.errors import ExportBlocked, MlwatchError
 from mlwatch.pipeline import RunResult, run_monthly
@@ -164,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _notify(config: Config, summary: dict[str, Any], state: Path) -> None:
-    from mlwatch.notify import notify_closed
+    from mlwatch.governance.notify import notify_closed
 
     for delivery in notify_closed(config.notify, summary, state):
         if not delivery.delivered:
@@ -227,7 +228,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from mlwatch.history import history_table, load_history
+    from mlwatch.state.history import history_table, load_history
 
     state = store.state_dir(args.state)
     history = load_history(state, all_runs=args.all_runs)
@@ -268,7 +269,7 @@ def _format_table(table: Any) -> str:
 
 
 def _actuals(args: argparse.Namespace) -> int:
-    from mlwatch.performance import update_actuals
+    from mlwatch.state.performance import update_actuals
     from mlwatch.pipeline import load_logs
 
     config = load_config(args.config)
@@ -335,7 +336,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from mlwatch.sample import generate_sample
+    from mlwatch.ingest.sample import generate_sample
 
     files = generate_sample(Path(args.out), seed=args.seed)
     print(f"Wrote {len(files)} log files to {args.out}")
@@ -359,7 +360,7 @@ def _shell_user() -> str:
 
 
 def _signoff(args: argparse.Namespace) -> int:
-    from mlwatch.signoff import sign_off
+    from mlwatch.governance.signoff import sign_off
 
     state = store.state_dir(args.state)
     rules = load_config(args.config).auth
@@ -369,7 +370,7 @@ def _signoff(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from mlwatch.signoff import revoke
+    from mlwatch.governance.signoff import revoke
 
     state = store.state_dir(args.state)
     revoke(state, args.run, _cli_user(state, args.by, "approver"), args.reason, via="cli")
@@ -378,7 +379,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from mlwatch.export import export_prospects
+    from mlwatch.governance.export import export_prospects
 
     state = store.state_dir(args.state)
     result = export_prospects(

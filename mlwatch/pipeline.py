@@ -18,14 +18,15 @@ import joblib
 import pandas as pd
 from sklearn.base import clone
 
-from mlwatch import checks as ck
-from mlwatch import db, store
-from mlwatch.auth import User, require
+from mlwatch.checks import rules as ck
+from mlwatch.ingest import db
+from mlwatch.state import store
+from mlwatch.governance.auth import User, require
 from mlwatch.config import Config
-from mlwatch.drift import DriftReport, compute_drift
+from mlwatch.monthly.drift import DriftReport, compute_drift
 from mlwatch.errors import ConfigError, InputError, MlwatchError
-from mlwatch.estimate import MaeEstimate, estimate_mae, fit_error_model
-from mlwatch.features import (
+from mlwatch.monthly.estimate import MaeEstimate, estimate_mae, fit_error_model
+from mlwatch.monthly.features import (
     FeatureStats,
     build_features,
     month_activity,
@@ -34,11 +35,11 @@ from mlwatch.features import (
     parse_month,
     summarise_features,
 )
-from mlwatch.gate import GateDecision, evaluate_gate
-from mlwatch.histograms import run_histograms
-from mlwatch.logs import IngestReport, find_log_files, read_events
-from mlwatch.model import TrainedModel, evaluate_predictions, predict, train_model
-from mlwatch.vocabulary import VocabularyDiff, diff_vocabulary, event_counts
+from mlwatch.checks.gate import GateDecision, evaluate_gate
+from mlwatch.monthly.histograms import run_histograms
+from mlwatch.ingest.logs import IngestReport, find_log_files, read_events
+from mlwatch.monthly.model import TrainedModel, evaluate_predictions, predict, train_model
+from mlwatch.monthly.vocabulary import VocabularyDiff, diff_vocabulary, event_counts
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def run_monthly(
 
 def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, logs: str) -> None:
     """Measure stored runs whose next month is in the loaded logs; a failure is logged, never raised."""
-    from mlwatch.performance import update_actuals
+    from mlwatch.state.performance import update_actuals
 
     try:
         update_actuals(con, state, logs)

@@ -18,6 +18,26 @@ from tests.conftest import ROOT, SAMPLE_LOGS
 APP = str(ROOT / "app.py")
 
 
+@pytest.fixture(autouse=True)
+def served_through_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every AppTest as a server does once app.py has called ``st.navigation``.
+
+    AppTest re-creates Streamlit's page manager on each run, which then treats ``pages/`` as an
+    automatic multipage app and runs a switched-to page without app.py (so without its login).
+    A real server does that only until app.py has run once; tests/e2e/test_navigation.py checks
+    that state in a real browser.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 @pytest.fixture(scope="session")
 def stored_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A state with the healthy April run and the broken May run (built once per session)."""
@@ -59,13 +79,13 @@ def private_state(stored_runs: dict[str, object], tmp_path: Path) -> Path:
 
 
 def open_page(page: str, run_id: str | None = None, role: str | None = None) -> AppTest:
-    """Run the app on ``page`` (a file under views/) with ``run_id`` selected, in demo mode as ``role``."""
+    """Run the app on ``page`` (a file under pages/) with ``run_id`` selected, in demo mode as ``role``."""
     at = AppTest.from_file(APP, default_timeout=120)
     if run_id:
         at.session_state["run_id"] = run_id
     if role:
         at.session_state["demo_role"] = role
-    at.switch_page(f"views/{page}")
+    at.switch_page(f"pages/{page}")
     at.run()
     assert not at.exception, at.exception
     return at

@@ -6,7 +6,7 @@ import io
 
 import pandas as pd
 
-from mlwatch import store
+from mlwatch.state import store
 from tests.app.conftest import open_page
 
 

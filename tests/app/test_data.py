@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from mlwatch import store
+from mlwatch.state import store
 from tests.app.conftest import open_page
 
 

@@ -7,13 +7,13 @@ import json
 import pandas as pd
 import pyarrow as pa
 
-from mlwatch.charts import CURRENT_COLOR, REFERENCE_COLOR
+from mlwatch.present.charts import CURRENT_COLOR, REFERENCE_COLOR
 from tests.app.conftest import open_page
 
 
 def reference_users(stored_runs: dict) -> int:
     """Users of the reference month of the closed run, from its stored features."""
-    from mlwatch import store
+    from mlwatch.state import store
 
     return len(store.read_features(stored_runs["state"], stored_runs["closed"], "reference"))
 

@@ -6,8 +6,8 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from mlwatch import store
-from mlwatch.auth import User, add_user
+from mlwatch.state import store
+from mlwatch.governance.auth import User, add_user
 from tests.app.conftest import APP
 
 PASSWORD = "correct horse battery"
@@ -49,7 +49,7 @@ def test_with_an_account_login_is_required_and_works(app_env, tmp_path) -> None:
     assert any("**mia** · marketer" in m.value for m in at.sidebar.markdown)
     failures = store.read_audit(state, action="login_failed")
     assert [f["actor"] for f in failures] == ["mia", "nobody"]
-    assert PASSWORD not in (state / "mlwatch.db").read_bytes().decode("latin-1")
+    assert PASSWORD not in (state / "mlwatch.ingest.db").read_bytes().decode("latin-1")
 
 
 def test_an_idle_session_times_out(app_env, tmp_path) -> None:
@@ -69,7 +69,7 @@ def test_a_marketer_has_no_audit_page_and_no_mapping_form(app_env, stored_runs) 
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["demo_role"] = "marketer"
     at.session_state["run_id"] = stored_runs["closed"]
-    at.switch_page("views/data.py").run()
+    at.switch_page("pages/data.py").run()
     assert not at.exception
     assert not at.get("selectbox") or all(not s.key or not s.key.startswith("map_") for s in at.selectbox)
     assert any("An approver can map" in c.value for c in at.caption)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlwatch import store
+from mlwatch.state import store
 from tests.app.conftest import open_page
 
 
@@ -66,5 +66,5 @@ def test_the_sidebar_picker_switches_the_run_every_page_shows(app_env, stored_ru
     assert "GATE CLOSED" in at.markdown[0].value
     at.selectbox(key="run_picker").set_value(stored_runs["open"]).run()
     assert "GATE OPEN" in at.markdown[0].value
-    at.switch_page("views/export.py").run()
+    at.switch_page("pages/export.py").run()
     assert len(at.get("download_button")) == 1  # the export page follows the picked run

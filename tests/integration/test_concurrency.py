@@ -8,13 +8,13 @@ import sys
 import threading
 from pathlib import Path
 
-from mlwatch import store
-from mlwatch.auth import User
+from mlwatch.state import store
+from mlwatch.governance.auth import User
 from mlwatch.config import AuthConfig, Config
 from mlwatch.errors import SignoffError
-from mlwatch.export import export_prospects
+from mlwatch.governance.export import export_prospects
 from mlwatch.pipeline import run_monthly
-from mlwatch.signoff import gate_status, sign_off
+from mlwatch.governance.signoff import gate_status, sign_off
 from tests.conftest import ROOT
 
 EXPORTS = 8
@@ -100,7 +100,7 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
     assert sum(a["action"] == "signoff" for a in audit) == 2
     assert sum(a["action"] == "export" for a in audit) == 2 * EXPORTS
     assert [a["id"] for a in audit] == sorted(a["id"] for a in audit)
-    with sqlite3.connect(state / "mlwatch.db") as con:
+    with sqlite3.connect(state / "mlwatch.ingest.db") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT count(*) FROM exports").fetchone()[0] == 2 * EXPORTS
     assert len(list(out.glob("*.csv"))) == 2 * EXPORTS

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch import notify, store
+from mlwatch.governance import notify
+from mlwatch.state import store
 from mlwatch.cli import main
 from tests.conftest import generate_events, write_jsonl
 
@@ -135,7 +136,7 @@ def test_an_unreachable_webhook_or_unwritable_file_is_retried_logged_and_does_no
         tmp_path,
         f'[notify]\nwebhook = "{url}"\nretries = 2\ntimeout_seconds = 2\nfile = "{blocker / "alerts.jsonl"}"\n',
     )
-    with caplog.at_level(logging.WARNING, logger="mlwatch.notify"):
+    with caplog.at_level(logging.WARNING, logger="mlwatch.governance.notify"):
         code, run, err = _run(capsys, logs, tmp_path / "state", config, "2026-05")
     assert code == 1 and run["gate"] == "closed"  # the gate decides the exit code, not the delivery
     assert (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.sample import generate_sample
+from mlwatch.ingest.sample import generate_sample
 from tests.conftest import ROOT, SAMPLE_LOGS
 
 

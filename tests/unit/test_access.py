@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.access import resolve_allowed_logs
+from mlwatch.ingest.access import resolve_allowed_logs
 from mlwatch.errors import InputError
 
 

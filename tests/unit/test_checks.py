@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlwatch.checks import (
+from mlwatch.checks.rules import (
     MonthLabels,
     check_drift,
     check_duplicates,
@@ -15,9 +15,9 @@ from mlwatch.checks import (
     check_vocabulary,
     check_zero_rate,
 )
-from mlwatch.features import FeatureStats, month_days
-from mlwatch.logs import IngestReport
-from mlwatch.vocabulary import diff_vocabulary
+from mlwatch.monthly.features import FeatureStats, month_days
+from mlwatch.ingest.logs import IngestReport
+from mlwatch.monthly.vocabulary import diff_vocabulary
 
 LABELS = MonthLabels.of("2026-03", "2026-05")
 FEATURES = {"login": ("user_login",), "view": ("item_view", "page_view")}

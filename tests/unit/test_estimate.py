@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from mlwatch.estimate import estimate_mae, fit_error_model
+from mlwatch.monthly.estimate import estimate_mae, fit_error_model
 
 FEATURES = ["login", "view", "cart", "purchase"]
 SEEDS = range(10)

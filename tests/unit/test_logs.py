@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlwatch.config import Columns
-from mlwatch.db import connect
+from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
-from mlwatch.logs import find_log_files, read_events
+from mlwatch.ingest.logs import find_log_files, read_events
 from tests.conftest import write_csv, write_jsonl
 
 

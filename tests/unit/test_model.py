@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlwatch.model import evaluate_predictions, predict, rank_prospects, train_model
+from mlwatch.monthly.model import evaluate_predictions, predict, rank_prospects, train_model
 
 
 def _frame(seed: int, users: int = 2000) -> pd.DataFrame:

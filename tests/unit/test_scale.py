@@ -11,9 +11,9 @@ import pytest
 
 from mlwatch.cli import main
 from mlwatch.config import load_config
-from mlwatch.drift import compute_drift
+from mlwatch.monthly.drift import compute_drift
 from mlwatch.errors import ConfigError
-from mlwatch.histograms import count_histogram, value_histogram
+from mlwatch.monthly.histograms import count_histogram, value_histogram
 from tests.conftest import ROOT, SAMPLE_LOGS
 
 COLUMNS = ["login", "view"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlwatch.config import DEFAULT_FEATURES
-from mlwatch.vocabulary import suggest_feature
+from mlwatch.monthly.vocabulary import suggest_feature
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,240 @@
+"""The checks of DESIGN.md as pure functions from measured figures to CheckResult.
+
+Every message is written for a marketer: what is wrong, this month's figure and
+the reference month's beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from mlwatch.monthly.features import FeatureStats
+from mlwatch.ingest.logs import IngestReport
+from mlwatch.monthly.vocabulary import VocabularyDiff
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+CHECK_NAMES = (
+    "rejected_rows",
+    "duplicates",
+    "volume",
+    "vocabulary",
+    "missing_rate",
+    "zero_rate",
+    "drift",
+    "prediction_drift",
+    "estimated_mae",
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome; ``value`` and ``reference`` are shares in 0..1 for rate checks."""
+
+    name: str
+    feature: str | None
+    status: str
+    value: float | None
+    reference: float | None
+    threshold: float | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract's check object."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MonthLabels:
+    """Human names of the two months compared, e.g. ``March 2026``."""
+
+    reference: str
+    current: str
+
+    @classmethod
+    def of(cls, reference: str, current: str) -> MonthLabels:
+        """Build the labels from two ``YYYY-MM`` months."""
+        return cls(_month_name(reference), _month_name(current))
+
+
+def check_rejected_rows(ingest: IngestReport, threshold: float) -> CheckResult:
+    """Fail when rejected rows exceed ``threshold`` of the rows read."""
+    share = ingest.rows_rejected / ingest.rows_read if ingest.rows_read else 0.0
+    status = FAIL if _exceeds(share, threshold) else PASS
+    reasons = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in ingest.rejected_by_reason.items())
+    if ingest.rows_rejected == 0:
+        message = f"All {ingest.rows_read:,} rows read were valid."
+    else:
+        message = (
+            f"{ingest.rows_rejected:,} of {ingest.rows_read:,} rows ({_pct(share)}) were rejected"
+            f" ({reasons}); allowed up to {_pct(threshold)}."
+        )
+    return CheckResult("rejected_rows", None, status, share, None, threshold, message)
+
+
+def check_duplicates(
+    duplicates: dict[str, int], events: dict[str, int], threshold: float, labels: MonthLabels
+) -> CheckResult:
+    """Fail when the current month's duplicate events exceed ``threshold`` of its events.
+
+    Args:
+        duplicates: duplicates dropped, keyed ``reference`` and ``current``.
+        events: events kept (after de-duplication), keyed the same way.
+    """
+    rates = {k: _share(duplicates[k], duplicates[k] + events[k]) for k in ("reference", "current")}
+    status = FAIL if _exceeds(rates["current"], threshold) else PASS
+    message = (
+        f"{duplicates['current']:,} events ({_pct(rates['current'])}) were sent twice in {labels.current}"
+        f" ({labels.reference}: {_pct(rates['reference'])}); only the first copy is counted."
+    )
+    if status == FAIL:
+        message += f" More than {_pct(threshold)} suggests a double ingestion."
+    return CheckResult("duplicates", None, status, rates["current"], rates["reference"], threshold, message)
+
+
+def check_volume(reference: dict[str, Any], current: dict[str, Any], ratio: float, labels: MonthLabels) -> CheckResult:
+    """Fail when events or users leave 1/ratio..ratio of the reference, or a day has no event."""
+    problems = []
+    for key, noun in (("events", "events"), ("users", "active users")):
+        factor = current[key] / reference[key] if reference[key] else float("inf")
+        if factor < 1 / ratio or factor > ratio:
+            problems.append(
+                f"{current[key]:,} {noun} in {labels.current} vs {reference[key]:,} in {labels.reference}"
+                f" ({factor:.2f}x, allowed {1 / ratio:.2f}x to {ratio:.2f}x)"
+            )
+    empty = [day for day, count in current["daily"].items() if count == 0]
+    if empty:
+        problems.append(f"no events on {len(empty)} day(s) of {labels.current}: {_days_text(empty)}")
+    status = FAIL if problems else PASS
+    message = (
+        _sentence("; ".join(problems))
+        if problems
+        else f"{current['events']:,} events from {current['users']:,} users, every day has events"
+        f" ({labels.reference}: {reference['events']:,} events, {reference['users']:,} users)."
+    )
+    return CheckResult("volume", None, status, float(current["events"]), float(reference["events"]), ratio, message)
+
+
+def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]], labels: MonthLabels) -> CheckResult:
+    """Fail when a feature's event names all vanish; warn when one of several vanishes."""
+    failures, warnings = [], []
+    seen_in_reference = [e for events in features.values() for e in events if e in vocab.reference_counts]
+    vanished = [e for e in seen_in_reference if e not in vocab.current_counts]
+    for feature, events in features.items():
+        before = [e for e in events if e in vocab.reference_counts]
+        gone = [e for e in before if e not in vocab.current_counts]
+        still = [e for e in events if e in vocab.current_counts]
+        if before and not still:
+            failures.append(
+                f"no {feature} event this month ({_names(gone)} occurred in {labels.reference}, not in {labels.current})"
+            )
+        elif gone:
+            warnings.append(f"event {_names(gone)} ({feature}) no longer occurs, the other {feature} events still do")
+    new = [f"{name} (likely {vocab.suggestions[name]})" if vocab.suggestions.get(name) else name for name in vocab.new]
+    status = FAIL if failures else WARN if warnings else PASS
+    parts = failures + warnings
+    if new:
+        parts.append(f"new event names: {', '.join(new)}")
+    message = _sentence("; ".join(parts)) if parts else "Every mapped event name still occurs; no new names."
+    return CheckResult("vocabulary", None, status, float(len(vanished)), float(len(seen_in_reference)), 0.0, message)
+
+
+def check_missing_rate(
+    feature: str, reference: FeatureStats, current: FeatureStats, threshold: float, labels: MonthLabels
+) -> CheckResult:
+    """Fail when the share of users with no value rises by more than ``threshold``."""
+    change = current.missing_rate - reference.missing_rate
+    status = FAIL if _exceeds(change, threshold) else PASS
+    message = (
+        f"{_title(feature)} is missing for {_pct(current.missing_rate)} of users this month"
+        f" ({labels.reference}: {_pct(reference.missing_rate)})."
+    )
+    return CheckResult(
+        "missing_rate", feature, status, current.missing_rate, reference.missing_rate, threshold, message
+    )
+
+
+def check_zero_rate(
+    feature: str, reference: FeatureStats, current: FeatureStats, threshold: float, labels: MonthLabels
+) -> CheckResult:
+    """Fail when the share of users with 0 rises or falls by more than ``threshold``."""
+    change = current.zero_rate - reference.zero_rate
+    status = FAIL if _exceeds(abs(change), threshold) else PASS
+    message = (
+        f"{_title(feature)} count is 0 for {_pct(current.zero_rate)} of users this month"
+        f" ({labels.reference}: {_pct(reference.zero_rate)})."
+    )
+    if status == FAIL:
+        message += f" A change of more than {threshold * 100:g} percentage points usually means the data is broken."
+    return CheckResult("zero_rate", feature, status, current.zero_rate, reference.zero_rate, threshold, message)
+
+
+def check_drift(feature: str | None, score: float, threshold: float, labels: MonthLabels) -> CheckResult:
+    """Fail when Evidently's drift score reaches ``threshold`` (``feature`` None: the predictions)."""
+    name = "drift" if feature is not None else "prediction_drift"
+    subject = f"The distribution of {feature}" if feature else "The distribution of the model's predictions"
+    status = FAIL if score >= threshold else PASS
+    verdict = f"changed a lot since {labels.reference}" if status == FAIL else f"is close to {labels.reference}'s"
+    message = f"{subject} {verdict} (drift score {score:.3f}, limit {threshold:g})."
+    return CheckResult(name, feature, status, score, None, threshold, message)
+
+
+def check_estimated_mae(
+    estimate: float, low: float, high: float, reference: float, ratio: float, fails: bool, labels: MonthLabels
+) -> CheckResult:
+    """Warn (fail when ``fails``) when the estimated MAE exceeds ``ratio`` times the reference month's MAE.
+
+    ``value`` is the estimated MAE, ``reference`` the out-of-fold MAE on the reference month.
+    """
+    limit = reference * ratio
+    above = _exceeds(estimate, limit)
+    status = (FAIL if fails else WARN) if above else PASS
+    message = (
+        f"Before this month's purchases are known, the list's error is estimated at {estimate:.2f} purchases per user"
+        f" (likely between {low:.2f} and {high:.2f}); {labels.reference}: {reference:.2f}."
+    )
+    if above:
+        message += f" That is more than {ratio:g}x the usual error: the list is probably less accurate than usual."
+    return CheckResult("estimated_mae", None, status, estimate, reference, ratio, message)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _exceeds(value: float, threshold: float) -> bool:
+    # Rounding keeps 0.30 - 0.10 from counting as more than 0.20.
+    return round(value, 12) > round(threshold, 12)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _pct(share: float, digits: int = 1) -> str:
+    value = share * 100
+    if 0 < abs(value) < 1:
+        return f"{value:.2g}%"  # 0.016%, not 0%: a few bad rows must not read as none
+    text = f"{value:.{digits}f}"
+    if digits and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "%"
+
+
+def _title(feature: str) -> str:
+    return feature.replace("_", " ").capitalize()
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def _days_text(days: list[str]) -> str:
+    shown = ", ".join(days[:5])
+    return shown + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+
+
+def _month_name(month: str) -> str:
+    year, mon = month.split("-")
+    return date(int(year), int(mon), 1).strftime("%B %Y")

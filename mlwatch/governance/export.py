@@ -1,0 +1,266 @@
+"""The prospect list: released only for an open or signed-off run, with a seeded control group.
+
+The CSV is spreadsheet-safe (OWASP CSV injection), written atomically, and
+every export is recorded: who, when, which run, how many rows, the holdout
+share, the seed and the file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlwatch.state import store
+from mlwatch.governance.auth import User, require
+from mlwatch.errors import ExportBlocked, InputError, MlwatchError
+from mlwatch.monthly.model import rank_prospects
+from mlwatch.governance.signoff import CLOSED, SIGNED_OFF, gate_status
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+DECILES = 10
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was exported and where."""
+
+    path: Path
+    rows: int
+    campaign: int
+    control: int
+    checksum: str
+    seed: int
+
+
+def prospect_list(state: str | Path, run_id: str) -> pd.DataFrame:
+    """Return the run's ranked prospects (``user_id``, ``predicted_purchases``, ``rank``), for preview."""
+    features = store.read_features(state, run_id, "current")
+    return rank_prospects(features["user_id"], features["prediction"].to_numpy())
+
+
+def select_prospects(
+    prospects: pd.DataFrame,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    salt: str = "",
+) -> pd.DataFrame:
+    """Keep the best ``top`` users (or ``top_share`` of them) and mark a control group.
+
+    The control group is a seeded random ``holdout`` share drawn within score
+    deciles of the kept list (largest-remainder allocation, so the total is
+    the requested share rounded to the nearest row): the same inputs and seed
+    always give the same groups.
+
+    Raises:
+        InputError: both or invalid sizes, or a holdout outside 0..0.9.
+    """
+    if top is not None and top_share is not None:
+        raise InputError("give --top or --top-share, not both")
+    if top is not None and top < 1:
+        raise InputError("--top must be at least 1")
+    if top_share is not None and not 0 < top_share <= 1:
+        raise InputError("--top-share must be in (0, 1], e.g. 0.2 for the best fifth")
+    if not 0 <= holdout <= 0.9:
+        raise InputError("--holdout must be between 0 and 0.9, e.g. 0.1 for a 10% control group")
+    count = len(prospects)
+    if top is not None:
+        count = min(top, count)
+    elif top_share is not None:
+        count = max(1, round(top_share * len(prospects)))
+    chosen = prospects.head(count).copy()
+    chosen["group"] = "campaign"
+    control = _control_rows(len(chosen), holdout, seed, salt)
+    chosen.iloc[control, chosen.columns.get_loc("group")] = "control"
+    return chosen.reset_index(drop=True)
+
+
+def export_prospects(
+    state: str | Path,
+    run_id: str,
+    user: User | None,
+    out: str | Path,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    bom: bool = False,
+    via: str = "cli",
+) -> ExportResult:
+    """Write the prospect CSV of a run and record the export in the audit trail.
+
+    ``out`` is a file, or a folder to write ``prospects-<month>-<run_id>.csv`` into.
+
+    Raises:
+        PermissionDenied: the user may not export.
+        ExportBlocked: the gate is closed and not signed off, or the signed-off inputs changed.
+    """
+    actor = require(user, "export")
+    frame, data = build_export(state, run_id, actor, top, top_share, holdout, seed, bom)
+    run = store.get_run(state, run_id)
+    path = Path(out)
+    if path.is_dir():
+        path = path / export_filename(run)
+    _write_atomically(path, data)
+    return record_export(state, run_id, actor, frame, data, str(path), holdout, seed, via)
+
+
+def build_export(
+    state: str | Path,
+    run_id: str,
+    user: User | None,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    bom: bool = False,
+) -> tuple[pd.DataFrame, bytes]:
+    """Return the selected list and its CSV bytes, after every gate and role check.
+
+    Raises:
+        PermissionDenied, ExportBlocked: as for ``export_prospects``.
+    """
+    require(user, "export")
+    _check_gate(state, run_id)
+    frame = select_prospects(prospect_list(state, run_id), top, top_share, holdout, seed, salt=run_id)
+    return frame, to_csv(frame, bom)
+
+
+def record_export(
+    state: str | Path,
+    run_id: str,
+    user: User,
+    frame: pd.DataFrame,
+    data: bytes,
+    file: str,
+    holdout: float,
+    seed: int,
+    via: str,
+) -> ExportResult:
+    """Store the export's groups and append it to the exports table and the audit trail."""
+    checksum = hashlib.sha256(data).hexdigest()
+    control = int((frame["group"] == "control").sum())
+    folder = Path(state) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    at = datetime.now(UTC)
+    groups_file = folder / f"{run_id}-{at.strftime('%Y%m%dT%H%M%S%f')}-{checksum[:8]}.parquet"
+    frame.to_parquet(groups_file, index=False)
+    with store.transaction(state) as con:
+        con.execute(
+            """INSERT INTO exports (run_id, actor, at, rows, control_rows, holdout, seed, checksum, file, groups_file)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                run_id,
+                user.name,
+                at.isoformat(timespec="seconds"),
+                len(frame),
+                control,
+                holdout,
+                seed,
+                checksum,
+                file,
+                str(groups_file),
+            ],
+        )
+        store.append_audit(
+            con,
+            user.name,
+            "export",
+            run_id,
+            {
+                "rows": len(frame),
+                "control_rows": control,
+                "holdout": holdout,
+                "seed": seed,
+                "sha256": checksum,
+                "file": file,
+                "via": via,
+            },
+        )
+    return ExportResult(Path(file), len(frame), len(frame) - control, control, checksum, seed)
+
+
+def to_csv(frame: pd.DataFrame, bom: bool = False) -> bytes:
+    """Render the list as CSV with every text cell neutralised against spreadsheet formulas."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object:
+            safe[column] = safe[column].map(neutralise)
+    # Every text cell quoted: a stray carriage return cannot split a row in a spreadsheet.
+    text = safe.to_csv(index=False, float_format="%.6f", lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
+
+
+def neutralise(value: object) -> object:
+    """Prefix a cell that a spreadsheet would run as a formula with a single quote (OWASP)."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def export_filename(run: store.RunRecord) -> str:
+    """The file name of a run's list: it carries the month and the run id."""
+    return f"prospects-{run.current_month}-{run.run_id}.csv"
+
+
+def _check_gate(state: str | Path, run_id: str) -> None:
+    status = gate_status(state, run_id)
+    if status == CLOSED:
+        raise ExportBlocked(
+            f"run {run_id}: the gate is closed and the run is not signed off; "
+            "an approver must sign it off before the list can be exported"
+        )
+    if status == SIGNED_OFF:
+        _check_inputs_unchanged(state, run_id)
+
+
+def _check_inputs_unchanged(state: str | Path, run_id: str) -> None:
+    from mlwatch.pipeline import input_fingerprint
+
+    run = store.get_run(state, run_id)
+    try:
+        now = input_fingerprint(run.logs, run.config)
+    except MlwatchError as exc:
+        raise ExportBlocked(f"run {run_id}: its logs cannot be checked against the sign-off ({exc})") from exc
+    if now != run.inputs_fingerprint:
+        raise ExportBlocked(
+            f"run {run_id}: the logs changed since this run was signed off; start a new run and have it signed off"
+        )
+
+
+def _control_rows(rows: int, holdout: float, seed: int, salt: str) -> np.ndarray:
+    if rows == 0 or holdout == 0:
+        return np.array([], dtype=int)
+    wanted = round(holdout * rows)
+    deciles = np.array_split(np.arange(rows), min(DECILES, rows))
+    exact = [holdout * len(d) for d in deciles]
+    counts = [math.floor(x) for x in exact]
+    remainders = sorted(range(len(deciles)), key=lambda i: (counts[i] - exact[i], i))
+    for i in remainders[: wanted - sum(counts)]:
+        counts[i] += 1
+    digest = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")
+    rng = np.random.default_rng([seed, digest])
+    picks = [rng.choice(decile, size=count, replace=False) for decile, count in zip(deciles, counts) if count]
+    return np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the export ({exc.strerror}); choose a writable folder") from exc

@@ -1,0 +1,192 @@
+"""Sign-off and revocation of a closed run, bound to the run id and the fingerprint of its inputs and results."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlwatch.state import store
+from mlwatch.governance.auth import User, require
+from mlwatch.config import AuthConfig
+from mlwatch.errors import SignoffError
+
+OPEN, CLOSED, SIGNED_OFF = "open", "closed", "signed_off"
+
+
+@dataclass(frozen=True)
+class Signoff:
+    """One sign-off and, if it was revoked, by whom and why."""
+
+    id: int
+    run_id: str
+    fingerprint: str
+    approver: str
+    reason: str
+    accepted: tuple[str, ...]
+    via: str
+    at: str
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+    revoked_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """True while not revoked."""
+        return self.revoked_by is None
+
+
+def signoffs(state: str | Path, run_id: str) -> list[Signoff]:
+    """Return every sign-off of a run, oldest first."""
+    with store.connect(state) as con:
+        rows = con.execute(
+            """SELECT s.id, s.run_id, s.fingerprint, s.approver, s.reason, s.accepted_json, s.via, s.at,
+                      r.revoked_by, r.reason AS revoke_reason, r.at AS revoked_at
+               FROM signoffs s LEFT JOIN revocations r ON r.signoff_id = s.id
+               WHERE s.run_id = ? ORDER BY s.id""",
+            [run_id],
+        ).fetchall()
+    return [
+        Signoff(
+            row["id"],
+            row["run_id"],
+            row["fingerprint"],
+            row["approver"],
+            row["reason"],
+            tuple(json.loads(row["accepted_json"])),
+            row["via"],
+            row["at"],
+            row["revoked_by"],
+            row["revoke_reason"],
+            row["revoked_at"],
+        )
+        for row in rows
+    ]
+
+
+def active_signoff(state: str | Path, run_id: str) -> Signoff | None:
+    """Return the run's sign-off in force, bound to the run's current fingerprint, or None."""
+    run = store.get_run(state, run_id)
+    for signoff in reversed(signoffs(state, run_id)):
+        if signoff.active and signoff.fingerprint == run.fingerprint:
+            return signoff
+    return None
+
+
+def gate_status(state: str | Path, run_id: str) -> str:
+    """Return ``open`` (no check failed), ``signed_off`` (closed, accepted by an approver) or ``closed``."""
+    run = store.get_run(state, run_id)
+    if run.gate == OPEN:
+        return OPEN
+    return SIGNED_OFF if active_signoff(state, run_id) else CLOSED
+
+
+def sign_off(
+    state: str | Path, run_id: str, user: User | None, reason: str, rules: AuthConfig, via: str = "dashboard"
+) -> Signoff:
+    """Accept the failed checks of a closed run, with a written reason.
+
+    Raises:
+        PermissionDenied: the user is not an approver.
+        SignoffError: the gate is open, the run is already signed off, the reason is too
+            short or does not name every failed check, or four eyes forbid this approver.
+    """
+    approver = require(user, "signoff")
+    run = store.get_run(state, run_id)
+    if run.gate == OPEN:
+        raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
+    failed = [f"{c.name}" for c in store.get_checks(state, run_id) if c.status == "fail"]
+    _check_reason(reason, failed, rules.min_reason_length)
+    if not rules.allow_self_signoff:
+        _check_four_eyes(state, run, approver)
+    accepted = sorted(set(failed))
+    with store.transaction(state) as con:
+        current = con.execute(
+            """SELECT s.approver FROM signoffs s LEFT JOIN revocations r ON r.signoff_id = s.id
+               WHERE s.run_id = ? AND r.signoff_id IS NULL AND s.fingerprint = ?""",
+            [run_id, run.fingerprint],
+        ).fetchone()
+        if current:
+            raise SignoffError(f"run {run_id} is already signed off by {current['approver']}")
+        at = _now()
+        cursor = con.execute(
+            "INSERT INTO signoffs (run_id, fingerprint, approver, reason, accepted_json, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, run.fingerprint, approver.name, reason.strip(), json.dumps(accepted), via, at],
+        )
+        store.append_audit(
+            con,
+            approver.name,
+            "signoff",
+            run_id,
+            {
+                "reason": reason.strip(),
+                "accepted": accepted,
+                "fingerprint": run.fingerprint,
+                "via": via,
+            },
+        )
+    return Signoff(
+        int(cursor.lastrowid or 0), run_id, run.fingerprint, approver.name, reason.strip(), tuple(accepted), via, at
+    )
+
+
+def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: str = "dashboard") -> None:
+    """Withdraw the sign-off in force; the run is closed again.
+
+    Raises:
+        PermissionDenied: the user is not an approver.
+        SignoffError: no sign-off in force, or no reason given.
+    """
+    approver = require(user, "revoke")
+    if len(reason.strip()) < 10:
+        raise SignoffError("give a reason for the revocation (at least a few words)")
+    with store.transaction(state) as con:
+        row = con.execute(
+            """SELECT s.id FROM signoffs s LEFT JOIN revocations r ON r.signoff_id = s.id
+               WHERE s.run_id = ? AND r.signoff_id IS NULL ORDER BY s.id DESC LIMIT 1""",
+            [run_id],
+        ).fetchone()
+        if row is None:
+            raise SignoffError(f"run {run_id} has no sign-off in force to revoke")
+        con.execute(
+            "INSERT INTO revocations (signoff_id, revoked_by, reason, at) VALUES (?, ?, ?, ?)",
+            [row["id"], approver.name, reason.strip(), _now()],
+        )
+        store.append_audit(
+            con, approver.name, "revoke", run_id, {"signoff_id": row["id"], "reason": reason.strip(), "via": via}
+        )
+
+
+def forbidden_approvers(state: str | Path, run: store.RunRecord) -> set[str]:
+    """Who may not sign a run off under four eyes: who started it and who wrote its event mapping."""
+    names = {run.started_by}
+    features = run.config.get("features")
+    for row in store.read_audit(state, action="mapping"):
+        if row["detail"].get("features") == features:
+            names.add(row["actor"])
+    return names
+
+
+def _check_four_eyes(state: str | Path, run: store.RunRecord, approver: User) -> None:
+    if approver.name in forbidden_approvers(state, run):
+        raise SignoffError(
+            f"four eyes: {approver.name} started this run or changed its event mapping; another approver must sign it off"
+        )
+
+
+def _check_reason(reason: str, failed: list[str], min_length: int) -> None:
+    text = reason.strip()
+    if len(text) < min_length or len(text.split()) < 5:
+        raise SignoffError(
+            f"write a reason of at least a sentence ({min_length} characters) naming the failed checks you accept"
+        )
+    normalised = re.sub(r"[\s_-]+", " ", text.lower())
+    missing = sorted({name for name in failed if name.replace("_", " ") not in normalised})
+    if missing:
+        raise SignoffError(f"the reason must name each failed check it accepts; not named: {', '.join(missing)}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,1 @@
+"""Reading raw event logs: finding files, validating rows, DuckDB sessions, the generated sample."""

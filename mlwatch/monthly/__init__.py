@@ -1,0 +1,1 @@
+"""The monthly computations: per-user features, vocabulary, the model, drift, histograms, the error estimate."""

@@ -1,0 +1,193 @@
+"""Per-user monthly features: one SQL aggregation per month over the ``events`` table.
+
+The aggregation is plain SQL (CASE inside SUM, LEFT JOIN, bound parameters)
+so that sqlglot can transpile it to Spark SQL for a data-lake backend; all
+later steps work on the per-user table it returns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from mlwatch.ingest.db import quote_ident
+from mlwatch.errors import InputError
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Exact per-feature figures over every user of a month (computed in DuckDB)."""
+
+    users: int
+    missing: int
+    zeros: int
+    mean: float | None
+    std: float | None
+    minimum: float | None
+    maximum: float | None
+    quantiles: dict[str, float | None]
+
+    @property
+    def missing_rate(self) -> float:
+        """Share of users with no value."""
+        return self.missing / self.users if self.users else 0.0
+
+    @property
+    def zero_rate(self) -> float:
+        """Share of users whose value is 0."""
+        return self.zeros / self.users if self.users else 0.0
+
+
+def parse_month(text: str) -> str:
+    """Validate a ``YYYY-MM`` month.
+
+    Raises:
+        InputError: the text is not a month.
+    """
+    if not _MONTH.match(text or ""):
+        raise InputError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2026-05")
+    return text
+
+
+def next_month(month: str) -> str:
+    """Return the month after ``month`` (``YYYY-MM``)."""
+    start = month_start(month)
+    year, mon = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return f"{year:04d}-{mon:02d}"
+
+
+def month_start(month: str) -> datetime:
+    """Return the first instant of ``month`` (UTC, naive)."""
+    year, mon = parse_month(month).split("-")
+    return datetime(int(year), int(mon), 1)
+
+
+def month_days(month: str) -> list[date]:
+    """Return every calendar day of ``month``."""
+    start = month_start(month).date()
+    end = month_start(next_month(month)).date()
+    return [date.fromordinal(day) for day in range(start.toordinal(), end.toordinal())]
+
+
+def build_features(
+    con: duckdb.DuckDBPyConnection,
+    month: str,
+    features: dict[str, tuple[str, ...]],
+    target_events: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Aggregate the events of ``month`` into one row per active user.
+
+    The population is every user with at least one valid event in the month.
+    With ``target_events``, a ``target`` column holds each user's count of
+    those events in the next month (0 when none).
+
+    Returns:
+        Columns ``user_id``, ``events``, one int64 column per feature, and ``target``.
+    """
+    sql, params = _aggregation(month, features, target_events)
+    frame = con.execute(sql, params).df()
+    for column in frame.columns:
+        if column != "user_id":
+            frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def _aggregation(
+    month: str, features: dict[str, tuple[str, ...]], target_events: tuple[str, ...] | None
+) -> tuple[str, list[object]]:
+    params: list[object] = []
+    columns = []
+    for name, events in features.items():
+        columns.append(f"SUM(CASE WHEN event IN ({_marks(events)}) THEN 1 ELSE 0 END) AS {quote_ident(name)}")
+        params.extend(events)
+    params.extend([month_start(month), month_start(next_month(month))])
+    sql = (
+        "SELECT user_id, COUNT(*) AS events, "
+        + ", ".join(columns)
+        + " FROM events WHERE ts >= ? AND ts < ? GROUP BY user_id"
+    )
+    if target_events is None:
+        return f"SELECT * FROM ({sql}) AS m ORDER BY user_id", params
+    following = next_month(month)
+    params.extend(target_events)
+    params.extend([month_start(following), month_start(next_month(following))])
+    target = (
+        f"SELECT user_id, COUNT(*) AS target FROM events WHERE event IN ({_marks(target_events)})"
+        " AND ts >= ? AND ts < ? GROUP BY user_id"
+    )
+    return (
+        f"SELECT m.*, COALESCE(t.target, 0) AS target FROM ({sql}) AS m"
+        f" LEFT JOIN ({target}) AS t ON m.user_id = t.user_id ORDER BY m.user_id",
+        params,
+    )
+
+
+def summarise_features(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]
+) -> dict[str, FeatureStats]:
+    """Compute exact missing and zero counts, moments and quantiles of each column in DuckDB."""
+    con.register("feature_frame", frame)
+    try:
+        return {name: _stats(con, name) for name in names}
+    finally:
+        con.unregister("feature_frame")
+
+
+def _stats(con: duckdb.DuckDBPyConnection, name: str) -> FeatureStats:
+    col = quote_ident(name)
+    quantiles = ", ".join(f"quantile_cont({col}, {q})" for q in QUANTILES)
+    row = con.execute(
+        f"""SELECT count(*), count(*) - count({col}), count(*) FILTER (WHERE {col} = 0),
+                   avg({col}), stddev_samp({col}), min({col}), max({col}), {quantiles}
+            FROM feature_frame"""
+    ).fetchall()[0]
+    users, missing, zeros, mean, std, low, high, *qs = row
+    return FeatureStats(
+        users=int(users),
+        missing=int(missing),
+        zeros=int(zeros),
+        mean=_float(mean),
+        std=_float(std),
+        minimum=_float(low),
+        maximum=_float(high),
+        quantiles={f"p{round(q * 100)}": _float(v) for q, v in zip(QUANTILES, qs)},
+    )
+
+
+def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:
+    """Return the month's event and user totals and its events per calendar day (0 for empty days)."""
+    start, end = month_start(month), month_start(next_month(month))
+    events, users = con.execute(
+        "SELECT count(*), count(DISTINCT user_id) FROM events WHERE ts >= ? AND ts < ?", [start, end]
+    ).fetchall()[0]
+    per_day = dict(
+        con.execute(
+            "SELECT CAST(ts AS DATE) AS day, count(*) FROM events WHERE ts >= ? AND ts < ? GROUP BY day",
+            [start, end],
+        ).fetchall()
+    )
+    daily = {day.isoformat(): int(per_day.get(day, 0)) for day in month_days(month)}
+    return {"events": int(events), "users": int(users), "daily": daily}
+
+
+def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Return the months that have at least one valid event, in order."""
+    rows = con.execute(
+        "SELECT DISTINCT strftime(date_trunc('month', ts), '%Y-%m') AS m FROM (SELECT DISTINCT date_trunc('month', ts) AS ts FROM events) ORDER BY m"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

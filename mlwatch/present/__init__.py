@@ -1,0 +1,1 @@
+"""Tables and charts the dashboard shows, shaped from stored runs (no Streamlit here)."""

@@ -1,0 +1,1 @@
+"""What is stored: the SQLite state, run artifacts, history and measured performance."""

@@ -1,0 +1,195 @@
+"""Month over month: every stored run's checks, volumes, and estimated and actual performance.
+
+One row per month (the newest run of that month, since a rerun supersedes
+the runs before it), or every run with ``all_runs``. The long table
+(``metric_frame``) has one row per month, metric and feature, ready to chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlwatch.state import store
+from mlwatch.errors import StateError
+from mlwatch.state.performance import latest_performance
+
+ACTUAL_METRICS = ("r2", "mae", "poisson_deviance", "precision_top10", "precision_top20", "lift_top10", "lift_top20")
+METRIC_COLUMNS = ("month", "run_id", "metric", "feature", "value", "reference", "threshold", "status", "lower", "upper")
+
+
+@dataclass(frozen=True)
+class History:
+    """The stored runs as points in time, oldest month first."""
+
+    runs: tuple[dict[str, Any], ...]
+
+    @property
+    def months(self) -> list[str]:
+        """The months shown, oldest first."""
+        return [run["month"] for run in self.runs]
+
+    def run_of(self, month: str) -> str | None:
+        """The run shown for ``month``."""
+        return next((run["run_id"] for run in self.runs if run["month"] == month), None)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Plain data: one object per run."""
+        return [dict(run) for run in self.runs]
+
+
+def load_history(state: str | Path, all_runs: bool = False) -> History:
+    """Read every stored run's figures (summary, checks, latest actual performance).
+
+    Args:
+        all_runs: keep every run, not only the newest of each month.
+    """
+    records = store.list_runs(state)  # newest first
+    if not all_runs:
+        newest: dict[str, store.RunRecord] = {}
+        for record in records:
+            newest.setdefault(record.current_month, record)
+        records = list(newest.values())
+    performance = latest_performance(state) if records else {}
+    runs = []
+    for record in sorted(records, key=lambda r: (r.current_month, r.created_at, r.run_id)):
+        try:
+            summary = store.read_summary(state, record.run_id)
+        except StateError:
+            continue  # a run whose folder was removed by hand: shown nowhere rather than breaking history
+        measured = performance.get(record.run_id)
+        runs.append(
+            _point(
+                record, summary, measured.metrics if measured else None, measured.actuals_month if measured else None
+            )
+        )
+    return History(tuple(runs))
+
+
+def metric_frame(history: History) -> pd.DataFrame:
+    """One row per month, metric and feature: ``value``, ``reference``, ``threshold``, ``status``, ``lower``, ``upper``.
+
+    Metrics: the check names (``zero_rate``, ``missing_rate``, ``drift`` per
+    feature; ``rejected_rows``, ``duplicates``, ``prediction_drift``,
+    ``estimated_mae``), ``events`` and ``users`` (with the volume check's
+    status and ratio), and ``actual_<name>`` for the actual performance.
+    """
+    rows: list[dict[str, Any]] = []
+    for run in history.runs:
+        base = {"month": run["month"], "run_id": run["run_id"]}
+        for check in run["checks"]:
+            if check["name"] in ("volume", "vocabulary"):
+                continue
+            row = {
+                **base,
+                "metric": check["name"],
+                "feature": check["feature"],
+                "value": check["value"],
+                "reference": check["reference"],
+                "threshold": check["threshold"],
+                "status": check["status"],
+            }
+            if check["name"] == "estimated_mae" and run["estimate"]:
+                row.update(lower=run["estimate"]["lower"], upper=run["estimate"]["upper"])
+            rows.append(row)
+        volume = next((c for c in run["checks"] if c["name"] == "volume"), None)
+        for key in ("events", "users"):
+            rows.append(
+                {
+                    **base,
+                    "metric": key,
+                    "feature": None,
+                    "value": run[key],
+                    "reference": run[f"reference_{key}"],
+                    "threshold": volume["threshold"] if volume else None,
+                    "status": volume["status"] if volume else None,
+                }
+            )
+        for name in ACTUAL_METRICS:
+            if run["actual"] and run["actual"].get(name) is not None:
+                rows.append({**base, "metric": f"actual_{name}", "feature": None, "value": run["actual"][name]})
+    frame = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+    return frame
+
+
+def history_table(history: History, feature: str | None = None) -> pd.DataFrame:
+    """A readable month-by-month table: gate, failed checks, volumes, and the key rates of ``feature`` (or all)."""
+    rows = []
+    for run in history.runs:
+        row: dict[str, Any] = {
+            "month": run["month"],
+            "reference": run["reference_month"],
+            "gate": run["gate"],
+            "failed": ", ".join(run["failed"]) or "-",
+            "events": run["events"],
+            "users": run["users"],
+        }
+        for check in run["checks"]:
+            if check["name"] in ("zero_rate", "missing_rate", "drift") and (feature in (None, check["feature"])):
+                row[f"{check['name']} {check['feature']}"] = check["value"]
+        estimate = run["estimate"]
+        row["estimated MAE"] = estimate["estimated_mae"] if estimate else None
+        row["actual MAE"] = run["actual"]["mae"] if run["actual"] else None
+        row["actual R2"] = run["actual"]["r2"] if run["actual"] else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def campaign_table(history: History) -> pd.DataFrame:
+    """Every measured export with a control group: campaign minus control purchases and its interval."""
+    rows = []
+    for run in history.runs:
+        for effect in (run["actual"] or {}).get("campaigns", []):
+            rows.append(
+                {
+                    "month": run["month"],
+                    "exported at": effect["exported_at"],
+                    "campaign users": effect["campaign_users"],
+                    "control users": effect["control_users"],
+                    "campaign mean": effect["campaign_mean"],
+                    "control mean": effect["control_mean"],
+                    "difference": effect["difference"],
+                    "interval low": effect["ci_low"],
+                    "interval high": effect["ci_high"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def state_version(state: str | Path) -> tuple[int, ...]:
+    """A cheap stamp that changes whenever the state database is written (a cache key for the dashboard)."""
+    stamp: list[int] = []
+    for name in ("mlwatch.ingest.db", "mlwatch.db-wal"):
+        path = Path(state) / name
+        info = path.stat() if path.exists() else None
+        stamp += [info.st_mtime_ns, info.st_size] if info else [0, 0]
+    return tuple(stamp)
+
+
+def _point(
+    record: store.RunRecord, summary: dict[str, Any], actual: dict[str, Any] | None, actuals_month: str | None
+) -> dict[str, Any]:
+    checks = summary["checks"]
+    volume = summary.get("volume", {})
+    return {
+        "run_id": record.run_id,
+        "month": record.current_month,
+        "reference_month": record.reference_month,
+        "gate": record.gate,
+        "created_at": record.created_at,
+        "events": record.events,
+        "users": record.users,
+        "reference_events": volume.get("reference", {}).get("events"),
+        "reference_users": volume.get("reference", {}).get("users"),
+        "rejected_share": record.rows_rejected / record.rows_read if record.rows_read else 0.0,
+        "failed": [
+            f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in checks if c["status"] == "fail"
+        ],
+        "checks": checks,
+        "estimate": summary.get("estimate"),
+        "actual": actual,
+        "actuals_month": actuals_month,
+    }

@@ -1,0 +1,296 @@
+"""Run state: a SQLite database in WAL mode plus ``runs/<run_id>/`` artifact folders.
+
+A run becomes visible only when its row is committed, and its row is written
+only after its artifact folder is complete (written under a temporary name,
+then renamed), so an interrupted run leaves nothing half-written in view.
+Runs are immutable: a rerun is a new run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlwatch.checks.rules import CheckResult
+from mlwatch.errors import StateError
+
+SCHEMA_VERSION = 3
+DEFAULT_STATE = ".mlwatch"
+_SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The row of one stored run."""
+
+    run_id: str
+    created_at: str
+    reference_month: str
+    current_month: str
+    logs: str
+    gate: str
+    fingerprint: str
+    inputs_fingerprint: str
+    config: dict[str, Any]
+    users: int
+    events: int
+    rows_read: int
+    rows_rejected: int
+    duplicates: int
+    started_by: str
+
+
+def state_dir(path: str | Path | None = None) -> Path:
+    """Resolve the state directory: the argument, else ``MLWATCH_STATE``, else ``.mlwatch``."""
+    return Path(path or os.environ.get("MLWATCH_STATE") or DEFAULT_STATE)
+
+
+@contextmanager
+def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
+    """Open the state database (created on first use) in WAL mode; commit on success.
+
+    Raises:
+        StateError: the directory or database cannot be created or opened.
+    """
+    root = Path(state)
+    try:
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(root / "mlwatch.ingest.db", timeout=30, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StateError(f"{root}: cannot open the state directory ({exc}); check --state or MLWATCH_STATE") from exc
+    try:
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute("PRAGMA foreign_keys = ON")
+        _migrate(con)
+        yield con
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"{root / 'mlwatch.ingest.db'}: state database error ({exc})") from exc
+    finally:
+        con.close()
+
+
+def new_run_id(current_month: str) -> str:
+    """Return a fresh, sortable run id such as ``2026-05-20261130T201500-3fa2c1``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{current_month}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def save_run(
+    state: str | Path,
+    record: RunRecord,
+    checks: list[CheckResult],
+    write_artifacts: Callable[[Path], None],
+) -> Path:
+    """Store a finished run: artifacts first (atomically renamed), then the rows in one transaction.
+
+    Args:
+        write_artifacts: called with an empty folder to fill.
+
+    Returns:
+        The run's artifact folder.
+    """
+    root = Path(state)
+    with connect(root) as con:
+        final = root / "runs" / record.run_id
+        staging = root / "runs" / f".tmp-{record.run_id}"
+        if final.exists() or con.execute("SELECT 1 FROM runs WHERE run_id = ?", [record.run_id]).fetchone():
+            raise StateError(f"{final}: a run with this id already exists; runs are immutable, start a new run")
+        staging.mkdir(parents=True)
+        try:
+            write_artifacts(staging)
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        try:
+            _insert_run(con, record, checks)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+    return final
+
+
+def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckResult]) -> None:
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        row = {**vars(record), "config_json": json.dumps(record.config, sort_keys=True)}
+        del row["config"]
+        con.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+        con.executemany(
+            "INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (record.run_id, i, c.name, c.feature, c.status, c.value, c.reference, c.threshold, c.message)
+                for i, c in enumerate(checks)
+            ],
+        )
+        failed = [f"{c.name}:{c.feature}" if c.feature else c.name for c in checks if c.status == "fail"]
+        append_audit(
+            con,
+            record.started_by,
+            "run",
+            record.run_id,
+            {
+                "reference_month": record.reference_month,
+                "current_month": record.current_month,
+                "logs": record.logs,
+                "gate": record.gate,
+                "failed": failed,
+                "fingerprint": record.fingerprint,
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str | None, detail: dict[str, Any]) -> None:
+    """Append one row to the audit trail (inside the caller's transaction)."""
+    con.execute(
+        "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
+        [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
+    )
+
+
+def list_runs(state: str | Path) -> list[RunRecord]:
+    """Return every stored run, newest first."""
+    with connect(state) as con:
+        rows = con.execute("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC").fetchall()
+    return [_record(row) for row in rows]
+
+
+def get_run(state: str | Path, run_id: str) -> RunRecord:
+    """Return one stored run.
+
+    Raises:
+        StateError: no run has that id.
+    """
+    with connect(state) as con:
+        row = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if row is None:
+        raise StateError(f"{state}: no run {run_id!r}; list the runs with `python -m mlwatch runs`")
+    return _record(row)
+
+
+def get_checks(state: str | Path, run_id: str) -> list[CheckResult]:
+    """Return the check results of a run in their order."""
+    with connect(state) as con:
+        rows = con.execute(
+            "SELECT name, feature, status, value, reference, threshold, message FROM checks"
+            " WHERE run_id = ? ORDER BY position",
+            [run_id],
+        ).fetchall()
+    return [CheckResult(*row) for row in rows]
+
+
+def read_audit(
+    state: str | Path, action: str | None = None, run_id: str | None = None, actor: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the audit trail, oldest first, optionally filtered by action, run and actor."""
+    sql = "SELECT id, at, actor, action, run_id, detail_json FROM audit WHERE 1 = 1"
+    params: list[str] = []
+    for column, value in (("action", action), ("run_id", run_id), ("actor", actor)):
+        if value:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    with connect(state) as con:
+        rows = con.execute(sql + " ORDER BY id", params).fetchall()
+    return [
+        {**{k: row[k] for k in ("id", "at", "actor", "action", "run_id")}, "detail": json.loads(row["detail_json"])}
+        for row in rows
+    ]
+
+
+@contextmanager
+def transaction(state: str | Path) -> Iterator[sqlite3.Connection]:
+    """A write transaction (BEGIN IMMEDIATE: writers queue instead of failing), committed on success."""
+    with connect(state) as con:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def run_path(state: str | Path, run_id: str) -> Path:
+    """Return the artifact folder of a run."""
+    return Path(state) / "runs" / run_id
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    data = dict(row)
+    data["config"] = json.loads(data.pop("config_json"))
+    return RunRecord(**data)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"state database schema {version} is newer than this mlwatch ({SCHEMA_VERSION}); upgrade mlwatch"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
+            con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
+        # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
+        for statement in _statements(_SCHEMA):
+            con.execute(statement)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split the schema into statements (triggers contain semicolons inside BEGIN ... END)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        if line.startswith("--") or not line.strip():
+            continue
+        current.append(line)
+        text = "\n".join(current)
+        if sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    return statements
+
+
+def read_summary(state: str | Path, run_id: str) -> dict[str, Any]:
+    """Return the stored JSON summary of a run (what ``run --json`` printed).
+
+    Raises:
+        StateError: the run's folder or summary is missing.
+    """
+    path = run_path(state, run_id) / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: the run's summary cannot be read ({exc}); start the run again") from exc
+
+
+def read_features(state: str | Path, run_id: str, month: str) -> Any:
+    """Return a run's per-user feature table (``reference`` or ``current``) as a pandas DataFrame."""
+    import pandas as pd
+
+    path = run_path(state, run_id) / f"features_{month}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: the run's features cannot be read ({exc}); start the run again") from exc

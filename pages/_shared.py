@@ -1,0 +1,216 @@
+"""Shared sidebar, cached loaders and render helpers for the pages (the only Streamlit glue)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mlwatch.state import store
+from mlwatch.governance.auth import ROLES, User
+from mlwatch.config import Config, load_config
+from mlwatch.errors import MlwatchError
+from mlwatch.monthly.histograms import run_histograms
+from pages import _auth
+
+RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
+PICKER_KEY = "run_picker"
+ACTING_KEY = "acting_user"  # written only by set_acting_user, from app.py
+_ENTRY = threading.local()  # set while app.py runs a page: a script run is per thread
+
+
+@contextmanager
+def through_app() -> Iterator[None]:
+    """Mark the page that app.py runs now as reached through its navigation (app.py only)."""
+    _ENTRY.active = True
+    try:
+        yield
+    finally:
+        _ENTRY.active = False
+
+
+def guard_page() -> None:
+    """Run a page only through app.py (its login and role checks); otherwise rerun through it.
+
+    Until the entry script has called ``st.navigation`` once, a new Streamlit process runs a
+    ``pages/`` folder as an automatic multipage app, so the first request of a new server
+    could open ``/audit`` or ``/export`` directly. Every page calls this first.
+    """
+    if getattr(_ENTRY, "active", False):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # What app.py's st.navigation does on its first call; the rerun then goes through app.py
+    # to the same page (its URL is kept), behind the login.
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
+def state_path() -> Path:
+    """The state directory the app reads (``MLWATCH_STATE`` or ``.mlwatch``)."""
+    return store.state_dir()
+
+
+def config_path() -> Path:
+    """The config file the app uses and saves mappings to (``MLWATCH_CONFIG`` or ``mlwatch.toml``)."""
+    return Path(os.environ.get("MLWATCH_CONFIG", "mlwatch.toml"))
+
+
+def app_config() -> Config:
+    """The current config (the built-in defaults when the file does not exist)."""
+    path = config_path()
+    return load_config(path if path.exists() else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def summary(state: str, run_id: str) -> dict[str, Any]:
+    """A run's stored summary; runs are immutable, so the run id is a safe cache key."""
+    return store.read_summary(state, run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def features(state: str, run_id: str, month: str) -> pd.DataFrame:
+    """A run's per-user feature table (``reference`` or ``current``)."""
+    return store.read_features(state, run_id, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def histograms(state: str, run_id: str) -> dict[str, Any]:
+    """A run's histograms: stored in its summary; computed once from its feature tables for older runs."""
+    run = summary(state, run_id)
+    if run.get("histograms"):
+        return run["histograms"]
+    reference, current = features(state, run_id, "reference"), features(state, run_id, "current")
+    return run_histograms(reference, current, run["features"]["names"])
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def report_html(state: str, run_id: str) -> str:
+    """The Evidently report of a run, as stored."""
+    return (store.run_path(state, run_id) / "report.html").read_text(encoding="utf-8")
+
+
+def run_record(run_id: str) -> store.RunRecord:
+    """The stored row of a run."""
+    return store.get_run(state_path(), run_id)
+
+
+def runs() -> list[store.RunRecord]:
+    """Every stored run, newest first (read on each rerun: a scheduled run may have added one)."""
+    return store.list_runs(state_path())
+
+
+def select_run(run_id: str) -> None:
+    """Make ``run_id`` the run every page shows (call before the sidebar is drawn, then rerun)."""
+    st.session_state[RUN_KEY] = run_id
+
+
+def set_acting_user(user: User) -> None:
+    """Record who is using this session (app.py, after login)."""
+    st.session_state[ACTING_KEY] = user
+
+
+def acting_user() -> User | None:
+    """The user of this session; mlwatch functions check their role."""
+    return st.session_state.get(ACTING_KEY)
+
+
+def sidebar(user: User) -> None:
+    """Draw who is logged in and the run picker shared by every page."""
+    _user_box(user)
+    try:
+        records = runs()
+    except MlwatchError as exc:
+        st.sidebar.error(str(exc))
+        return
+    if not records:
+        st.sidebar.info("No runs yet.")
+        return
+    ids = [r.run_id for r in records]
+    if st.session_state.get(RUN_KEY) not in ids:
+        select_run(ids[0])
+    # Set before the widget is drawn, so a run selected by a page shows in the picker.
+    st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
+    by_id = {r.run_id: r for r in records}
+    st.sidebar.selectbox(
+        "Run",
+        ids,
+        key=PICKER_KEY,
+        on_change=_picked,
+        format_func=lambda i: (
+            f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}"
+        ),
+        help="Runs are immutable; a rerun is a new run.",
+    )
+    st.sidebar.caption(f"State: `{state_path()}`")
+
+
+def _user_box(user: User) -> None:
+    if user.source == "demo":
+        st.warning(
+            "**Demo mode**: no account exists yet, so anyone on this machine may act as any role. "
+            "Create accounts with `python -m mlwatch user add NAME --role ROLE` to require a login.",
+            icon=":material/science:",
+        )
+        st.sidebar.selectbox("Act as (demo)", ROLES, index=ROLES.index(user.role), key=_auth.DEMO_ROLE_KEY)
+        return
+    st.sidebar.markdown(f"**{user.name}** · {user.role}")
+    if user.source == "sso":
+        st.sidebar.button("Log out", on_click=st.logout, key="logout")
+    else:
+        st.sidebar.button("Log out", on_click=_auth.log_out, key="logout")
+
+
+def _picked() -> None:
+    select_run(st.session_state[PICKER_KEY])
+
+
+def current_run() -> dict[str, Any] | None:
+    """The summary of the selected run, or None when there is no run (pages then show their empty state)."""
+    run_id = st.session_state.get(RUN_KEY)
+    if not run_id:
+        return None
+    try:
+        return summary(str(state_path()), run_id)
+    except MlwatchError as exc:
+        st.error(f"{exc}")
+        return None
+
+
+def page_run(title: str) -> dict[str, Any] | None:
+    """Draw a page's title and return the selected run, or show the empty state and return None."""
+    st.title(title)
+    run = current_run()
+    if run is None:
+        empty_state()
+    return run
+
+
+def empty_state() -> None:
+    """The friendly message shown when there is no run yet."""
+    st.info(
+        "No run yet. Open **Overview** and start one on the logs folder, or run "
+        "`python -m mlwatch run --logs sample_logs --reference 2026-03 --current 2026-05` from a terminal."
+    )
+
+
+def pct(share: float | None, digits: int = 1) -> str:
+    """Format a share in 0..1 as a percentage."""
+    return "n/a" if share is None else f"{share * 100:.{digits}f}%"
+
+
+def number(value: float | int | None) -> str:
+    """Format a count with thousands separators."""
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def check_label(check: dict[str, Any]) -> str:
+    """A check's short name, e.g. ``zero rate · login``."""
+    name = check["name"].replace("_", " ")
+    return f"{name} · {check['feature']}" if check["feature"] else name

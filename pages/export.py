@@ -1,0 +1,137 @@
+"""Export: the prospect list, downloadable only when the gate is open or an approver signed the run off."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mlwatch.governance import signoff as so
+from mlwatch.governance.auth import list_users
+from mlwatch.errors import MlwatchError
+from mlwatch.governance.export import build_export, export_filename, prospect_list, record_export
+from mlwatch.present.report import failed_checks
+from pages import _shared
+
+
+def _record(state: str, run_id: str, frame, data: bytes, name: str, holdout: float, seed: int) -> None:
+    record_export(state, run_id, _shared.acting_user(), frame, data, name, holdout, seed, via="dashboard")
+
+
+def _download(state: str, run: dict) -> None:
+    st.subheader("Download")
+    left, middle, right = st.columns(3)
+    share = left.slider(
+        "Share of the list to target", 0.05, 1.0, 1.0, 0.05, key="export_share", help="the best-ranked users first"
+    )
+    holdout = middle.slider(
+        "Control group (held out)",
+        0.0,
+        0.5,
+        0.1,
+        0.01,
+        key="export_holdout",
+        help="a random share within each score decile, so the campaign's lift can be measured",
+    )
+    seed = right.number_input(
+        "Seed",
+        min_value=0,
+        value=0,
+        step=1,
+        key="export_seed",
+        help="the same seed always gives the same groups; it goes into the audit trail",
+    )
+    bom = st.checkbox("For Excel (UTF-8 with BOM)", key="export_bom")
+    try:
+        frame, data = build_export(
+            state, run["run_id"], _shared.acting_user(), top_share=share, holdout=holdout, seed=int(seed), bom=bom
+        )
+    except MlwatchError as exc:
+        st.error(str(exc))
+        return
+    control = int((frame["group"] == "control").sum())
+    name = export_filename(_shared.run_record(run["run_id"]))
+    st.download_button(
+        f"Download {len(frame):,} users ({len(frame) - control:,} campaign, {control:,} control)",
+        data,
+        file_name=name,
+        mime="text/csv",
+        type="primary",
+        key="download_prospects",
+        icon=":material/download:",
+        on_click=_record,
+        args=(state, run["run_id"], frame, data, name, holdout, int(seed)),
+    )
+
+
+def _signoff_form(state: str, run: dict) -> None:
+    user = _shared.acting_user()
+    if not (user and user.can("signoff")):
+        approvers = [u["name"] for u in list_users(state) if u["role"] == "approver" and not u["disabled_at"]]
+        who = ", ".join(approvers) if approvers else "an account with the approver role"
+        st.info(
+            f"An approver can review the failures and sign this run off: {who}. Or fix the data (see **Data**) "
+            "and run the checks again."
+        )
+        return
+    with st.form("signoff"):
+        reason = st.text_area(
+            "Reason for accepting the failed checks (name each one)",
+            key="signoff_reason",
+            placeholder="e.g. The login event was renamed upstream; we accept vocabulary and zero_rate "
+            "because login is not used by this month's campaign.",
+        )
+        submitted = st.form_submit_button("Sign off this run", type="primary")
+    if submitted:
+        try:
+            so.sign_off(state, run["run_id"], user, reason, _shared.app_config().auth, via="dashboard")
+        except MlwatchError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
+def _signed_off(state: str, run: dict) -> None:
+    active = so.active_signoff(state, run["run_id"])
+    if active is None:
+        return
+    st.success(f"Signed off by **{active.approver}** on {active.at[:16].replace('T', ' ')} UTC: {active.reason}")
+    user = _shared.acting_user()
+    if user and user.can("revoke"):
+        with st.form("revoke"):
+            reason = st.text_input("Reason for revoking", key="revoke_reason")
+            if st.form_submit_button("Revoke the sign-off"):
+                try:
+                    so.revoke(state, run["run_id"], user, reason, via="dashboard")
+                except MlwatchError as exc:
+                    st.error(str(exc))
+                    return
+                st.rerun()
+
+
+def render() -> None:
+    run = _shared.page_run("Export")
+    if run is None:
+        return
+    state = str(_shared.state_path())
+    prospects = prospect_list(state, run["run_id"])
+    st.subheader(f"Prospect list: {len(prospects):,} users ranked by predicted purchases")
+    st.dataframe(
+        prospects.head(50),
+        hide_index=True,
+        width="stretch",
+        key="prospects_preview",
+        column_config={"predicted_purchases": st.column_config.NumberColumn(format="%.2f")},
+    )
+    status = so.gate_status(state, run["run_id"])
+    if status == so.CLOSED:
+        st.error("The download is blocked: this month's checks failed and nobody signed the run off.")
+        for check in failed_checks(run):
+            st.markdown(f"- **{_shared.check_label(check)}**: {check['message']}")
+        _signoff_form(state, run)
+        return
+    if status == so.SIGNED_OFF:
+        _signed_off(state, run)
+    _download(state, run)
+
+
+_shared.guard_page()
+render()

@@ -1,0 +1,184 @@
+"""History: every month's checks, volumes and model performance over time; any month opens from a chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mlwatch.present import history_charts as charts
+from mlwatch.errors import MlwatchError
+from mlwatch.state.history import History, campaign_table, history_table, load_history, metric_frame, state_version
+from pages import _shared
+
+OPEN_PICKER_KEY = "history_month"
+FEATURE_KEY = "history_feature"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load(state: str, version: tuple[int, ...]) -> tuple[History, pd.DataFrame]:
+    """The history and its long metric table; ``version`` changes whenever the state is written."""
+    history = load_history(state)
+    return history, metric_frame(history)
+
+
+def _open(run_id: str) -> None:
+    _shared.select_run(run_id)
+    st.switch_page("pages/overview.py")
+
+
+def _chart(figure: Any, key: str, history: History) -> None:
+    """Draw a figure; clicking a point opens that month's run on the Overview page."""
+    event = st.plotly_chart(figure, width="stretch", key=key, on_select="rerun", selection_mode="points")
+    points = event.selection.points if event and event.selection else []
+    if points:
+        point = points[0]
+        run_id = point.get("customdata")
+        if isinstance(run_id, list):
+            run_id = run_id[0] if run_id else None
+        _open(run_id or history.run_of(str(point.get("x"))) or "")
+
+
+def _month_picker(history: History) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    months = list(reversed(history.months))
+    month = left.selectbox(
+        "Open a month",
+        months,
+        key=OPEN_PICKER_KEY,
+        format_func=lambda m: f"{m} · gate {next(r['gate'] for r in history.runs if r['month'] == m)}",
+        help="Or click a point on any chart.",
+    )
+    if right.button("Open on Overview", key="history_open", icon=":material/open_in_new:"):
+        _open(history.run_of(month) or "")
+
+
+def _checks_tab(history: History, frame: pd.DataFrame) -> None:
+    features = sorted({f for f in frame["feature"].dropna().unique()})
+    if not features:
+        return
+    feature = st.selectbox("Feature", features, key=FEATURE_KEY)
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.check_figure(frame, "zero_rate", feature), "chart_zero_rate", history)
+        _chart(charts.check_figure(frame, "drift", feature), "chart_drift", history)
+    with right:
+        _chart(charts.check_figure(frame, "missing_rate", feature), "chart_missing_rate", history)
+        _chart(charts.check_figure(frame, "prediction_drift"), "chart_prediction_drift", history)
+
+
+def _volume_tab(history: History, frame: pd.DataFrame) -> None:
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.check_figure(frame, "events"), "chart_events", history)
+        _chart(charts.check_figure(frame, "rejected_rows"), "chart_rejected", history)
+    with right:
+        _chart(charts.check_figure(frame, "users"), "chart_users", history)
+        _chart(charts.check_figure(frame, "duplicates"), "chart_duplicates", history)
+    st.caption(
+        "Rejected rows are a share of every row read by that month's run (rejected lines often have no "
+        "usable timestamp, so they cannot be given a month)."
+    )
+
+
+def _performance_tab(history: History, frame: pd.DataFrame) -> None:
+    _chart(charts.mae_figure(frame), "chart_mae", history)
+    st.caption(
+        "The estimate comes before the month's purchases are known (direct loss estimation); the actual "
+        "error appears once the following month is in the logs. Where both exist, compare them to see how "
+        "far the estimate can be trusted."
+    )
+    if not frame["metric"].str.startswith("actual_").any():
+        st.info(
+            "No actual performance yet: it is measured once the month after a run's month is complete in the "
+            "logs (`python -m mlwatch actuals --logs PATH`, or any later run or backfill)."
+        )
+        return
+    left, right = st.columns(2)
+    with left:
+        _chart(
+            charts.actual_figure(frame, ("r2",), "Actual R² of the list", "R² (1 = perfect, 0 = average)"),
+            "chart_r2",
+            history,
+        )
+        _chart(
+            charts.actual_figure(
+                frame,
+                ("precision_top10", "precision_top20"),
+                "Precision of the top of the list",
+                "users also among the top buyers (%)",
+                percent=True,
+            ),
+            "chart_precision",
+            history,
+        )
+    with right:
+        _chart(
+            charts.actual_figure(
+                frame, ("poisson_deviance",), "Actual Poisson deviance", "mean Poisson deviance (lower is better)"
+            ),
+            "chart_deviance",
+            history,
+        )
+        _chart(
+            charts.actual_figure(
+                frame, ("lift_top10", "lift_top20"), "Lift of the top of the list", "purchases vs the average user (x)"
+            ),
+            "chart_lift",
+            history,
+        )
+    campaigns = campaign_table(history)
+    if not campaigns.empty:
+        st.subheader("Campaign vs control group")
+        st.caption(
+            "Actual purchases per user the month after the export; the interval is a 95% Welch interval. "
+            "An interval that includes 0 means the campaign's effect is not shown yet."
+        )
+        st.dataframe(campaigns, hide_index=True, width="stretch")
+
+
+def render() -> None:
+    st.title("History")
+    state = str(_shared.state_path())
+    try:
+        history, frame = _load(state, state_version(state))
+    except MlwatchError as exc:
+        st.error(f"{exc}")
+        return
+    if not history.runs:
+        st.info(
+            "No runs yet. Store a run per month with "
+            "`python -m mlwatch backfill --logs sample_logs --reference 2026-03`, then come back."
+        )
+        return
+    compare = _shared.app_config().history.compare
+    st.caption(
+        f"{len(history.runs)} month(s), the newest run of each. Backfill compares each month with "
+        + ("a fixed reference month." if compare == "reference" else "the month before it.")
+        + " Red points are failed checks; dashed lines are the limits."
+    )
+    _month_picker(history)
+    table = history_table(history)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="history_table",
+        column_config={
+            c: st.column_config.NumberColumn(c, format="percent")
+            for c in table.columns
+            if c.startswith(("zero_rate", "missing_rate"))
+        },
+    )
+    checks, volume, performance = st.tabs(["Data checks", "Volume and ingest", "Model performance"])
+    with checks:
+        _checks_tab(history, frame)
+    with volume:
+        _volume_tab(history, frame)
+    with performance:
+        _performance_tab(history, frame)
+
+
+_shared.guard_page()
+render()

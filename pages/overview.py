@@ -1,0 +1,140 @@
+"""Overview: is this month's list trustworthy? The gate, the failed checks, key figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from mlwatch.ingest.access import resolve_allowed_logs
+from mlwatch.errors import MlwatchError
+from mlwatch.pipeline import run_monthly
+from mlwatch.present.report import failed_checks, labels_of
+from mlwatch.governance.signoff import gate_status
+from pages import _shared
+
+GATE_STYLE = {
+    "open": ("#1b7f3b", "GATE OPEN", "Every check passed: this month's prospect list may be used."),
+    "signed_off": (
+        "#8a5a00",
+        "SIGNED OFF",
+        "Checks failed, but an approver accepted them (see Export): the list may be used.",
+    ),
+    "closed": (
+        "#b3261e",
+        "GATE CLOSED",
+        "Do not use this month's prospect list until the failures below are fixed or an approver signs it off.",
+    ),
+}
+
+
+def _previous(month: str, back: int) -> str:
+    year, mon = int(month[:4]), int(month[5:])
+    index = year * 12 + mon - 1 - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _start_run_form(expanded: bool) -> None:
+    user = _shared.acting_user()
+    if not (user and user.can("run")):
+        return
+    config = _shared.app_config()
+    today = date.today().strftime("%Y-%m")
+    with st.expander("Start a new run", expanded=expanded, icon=":material/play_arrow:"):
+        with st.form("start_run"):
+            logs = st.text_input(
+                "Logs folder",
+                value=config.logs.path,
+                key="start_logs",
+                help=f"Allowed folders: {', '.join(config.logs.allowed_dirs())}",
+            )
+            left, right = st.columns(2)
+            reference = left.text_input("Reference month (YYYY-MM)", value=_previous(today, 3), key="start_reference")
+            current = right.text_input("Current month (YYYY-MM)", value=_previous(today, 1), key="start_current")
+            submitted = st.form_submit_button("Run the checks", type="primary")
+        if submitted:
+            _start_run(logs, reference.strip(), current.strip())
+
+
+def _start_run(logs: str, reference: str, current: str) -> None:
+    config = _shared.app_config()
+    with st.status("Running the monthly checks…", expanded=True) as status:
+        try:
+            path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
+            result = run_monthly(
+                path, reference, current, config, _shared.state_path(), progress=st.write, user=_shared.acting_user()
+            )
+        except MlwatchError as exc:
+            status.update(label="The run could not start", state="error")
+            st.error(f"{exc}")
+            return
+        except Exception as exc:  # a bug must not show a traceback to a marketer
+            status.update(label="The run failed", state="error")
+            st.error(
+                f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "
+                "check the logs with the CLI and report the problem."
+            )
+            return
+        status.update(label=f"Run stored: gate {result.gate.status}", state="complete")
+    _shared.select_run(result.run_id)
+    st.rerun()
+
+
+def _gate_banner(run: dict) -> None:
+    color, title, text = GATE_STYLE[gate_status(_shared.state_path(), run["run_id"])]
+    ref_label, cur_label = labels_of(run)
+    st.markdown(
+        f"<div data-testid='gate-status' style='background:{color};color:white;padding:1.2rem 1.5rem;"
+        f"border-radius:0.6rem;margin-bottom:1rem'><div style='font-size:2.4rem;font-weight:800'>{title}</div>"
+        f"<div style='font-size:1.1rem'>{cur_label} checked against {ref_label}. {text}</div></div>",
+        unsafe_allow_html=True,
+    )
+
+
+def render() -> None:
+    st.title("Overview")
+    run = _shared.current_run()
+    if run is None:
+        _shared.empty_state()
+        _start_run_form(expanded=True)
+        return
+    _gate_banner(run)
+    failures = failed_checks(run)
+    if failures:
+        st.subheader(f"{len(failures)} check(s) failed")
+        for check in failures:
+            st.markdown(f"- **{_shared.check_label(check)}**: {check['message']}")
+    warnings = [c for c in run["checks"] if c["status"] == "warn"]
+    for check in warnings:
+        st.warning(f"**{_shared.check_label(check)}**: {check['message']}")
+    ingest = run["ingest"]
+    users, events, rejected, duplicates = st.columns(4)
+    volume = run["volume"]
+    users.metric(
+        "Users this month",
+        _shared.number(run["features"]["users"]),
+        help=f"{run['features']['reference_users']:,} in the reference month",
+    )
+    events.metric(
+        "Events this month",
+        _shared.number(volume["current"]["events"]),
+        help=f"{volume['reference']['events']:,} in the reference month",
+    )
+    rejected.metric(
+        "Rejected rows",
+        _shared.number(ingest["rows_rejected"]),
+        help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of {ingest['rows_read']:,} rows read",
+    )
+    duplicates.metric("Duplicate events", _shared.number(ingest["duplicates"]), help="re-sent events, counted once")
+    with st.expander("Every check", icon=":material/checklist:"):
+        st.dataframe(
+            [{"check": _shared.check_label(c), "status": c["status"], "message": c["message"]} for c in run["checks"]],
+            hide_index=True,
+            width="stretch",
+        )
+    st.caption(f"Run `{run['run_id']}` · logs `{run['logs']}` · stored {run['created_at']}")
+    _start_run_form(expanded=False)
+
+
+_shared.guard_page()
+render()

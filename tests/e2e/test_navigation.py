@@ -1,0 +1,76 @@
+"""Only st.navigation decides what a browser can reach, from a fresh server's very first request on.
+
+Streamlit runs a ``pages/`` folder as an automatic multipage app until the entry script has called
+``st.navigation`` once in the process; these tests check that no page of ``pages/`` renders for a
+visitor who has not logged in, whichever URL the first request of a new server names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlwatch.governance.auth import add_user
+from tests.conftest import ROOT
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _require_chromium, _settle, _wait_healthy
+
+FIXTURE_STATE = ROOT / "tests" / "fixtures" / "state_v3"
+
+
+def _start(state: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(url, process)
+    return process, url
+
+
+@pytest.fixture
+def guarded_state(tmp_path: Path) -> Path:
+    state = tmp_path / "state"
+    shutil.copytree(FIXTURE_STATE, state)
+    add_user(state, "mia", "marketer", "a long password 1")
+    return state
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("path", ["audit", "export", "overview", "_shared", "login"])
+def test_the_first_request_of_a_new_server_cannot_open_a_page_without_login(
+    guarded_state: Path, chromium, path: str
+) -> None:
+    process, url = _start(guarded_state)
+    try:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(f"{url}/{path}")
+        page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
+        _settle(page)
+        text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+        assert "Audit trail" not in text
+        assert "Prospect list" not in text
+        assert "GATE" not in text
+        # The navigation offers nothing but the login page; no file of pages/ is listed.
+        assert page.get_by_test_id("stSidebarNav").count() == 0
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
