@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mlwatch.months import next_month
+
 MONTHS = ("2026-03", "2026-04", "2026-05")
 EVENTS = np.array(["user_login", "item_view", "add_to_cart", "purchase"])
 # Share of each event among a typical user's events (login, view, cart, purchase).
@@ -99,7 +101,7 @@ def _month_table(
     cumulative = mix.cumsum(axis=1)
     event = (rng.random(len(user))[:, None] > cumulative).sum(axis=1).clip(0, 3)
     start = np.datetime64(f"{month}-01T00:00:00", "s")
-    end = np.datetime64(_next(month) + "-01T00:00:00", "s")
+    end = np.datetime64(next_month(month) + "-01T00:00:00", "s")
     seconds = rng.integers(0, int((end - start).astype(np.int64)), size=len(user))
     order = np.argsort(seconds, kind="stable")
     user, event, seconds = user[order], event[order], seconds[order]
@@ -129,11 +131,6 @@ def _write(table: pa.Table, path: Path, fmt: str) -> None:
         con.execute(f"COPY ({select}) TO '{path}' ({options})")
     finally:
         con.close()
-
-
-def _next(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:])
-    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,9 +67,9 @@ def measure_run(logs: Path, state: Path, config_path: Path | None, reference: st
     sampler.stop()
     bounds = [*stages, ("end", ended)]
     return {
-        "users": result.summary["features"]["users"],
-        "reference_users": result.summary["features"]["reference_users"],
-        "rows_read": result.summary["ingest"]["rows_read"],
+        "users": result.summary.features.users,
+        "reference_users": result.summary.features.reference_users,
+        "rows_read": result.summary.ingest.rows_read,
         "gate": result.gate.status,
         "import_seconds": round(imported, 2),
         "run_seconds": round(ended - run_started, 2),

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlwatch.state import store
-from mlwatch.config import Config
+from mlwatch.config import Config, results_config
 from mlwatch.errors import InputError
-from mlwatch.monthly.features import next_month, parse_month
+from mlwatch.months import next_month, parse_month
 from mlwatch.pipeline import RunResult, load_logs, measure_stored_actuals, run_monthly
+from mlwatch.state import store
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,15 @@ def _previous_present(months: list[str], current: str) -> str | None:
 
 
 def _stored_runs(state: str | Path, logs: str, config: Config) -> dict[tuple[str, str], str]:
-    """The newest stored run of each (reference, current) pair read from ``logs`` with this config."""
-    wanted = json.dumps(config.to_dict(), sort_keys=True)
+    """The newest stored run of each (reference, current) pair read from ``logs`` with the same results config.
+
+    Only the keys that change what a run computes are compared (``results_config``): editing
+    accounts, allowed folders or notifications does not make stored months stale.
+    """
+    wanted = json.dumps(results_config(config.to_dict()), sort_keys=True)
     found: dict[tuple[str, str], str] = {}
     for run in store.list_runs(state):  # newest first
-        same_config = json.dumps(run.config, sort_keys=True) == wanted
+        same_config = json.dumps(results_config(run.config), sort_keys=True) == wanted
         if same_config and _same_path(run.logs, logs):
             found.setdefault((run.reference_month, run.current_month), run.run_id)
     return found

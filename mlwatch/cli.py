@@ -14,13 +14,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlwatch.governance import auth
-from mlwatch.state import store
 from mlwatch.config import Config, load_config
 from mlwatch.errors import ExportBlocked, MlwatchError
-from mlwatch.pipeline import RunResult, run_monthly
+from mlwatch.governance import auth
+from mlwatch.state import store
+
+if TYPE_CHECKING:  # the engines load only for the commands that run them
+    from mlwatch.pipeline import RunResult
+    from mlwatch.summary import RunSummary
 
 EXIT_OPEN, EXIT_CLOSED, EXIT_ERROR = 0, 1, 2
 _SYMBOL = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
@@ -155,16 +158,18 @@ def _add_common(parser: argparse.ArgumentParser, config: bool = True) -> None:
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     state = store.state_dir(args.state)
+    from mlwatch.pipeline import run_monthly
+
     result = run_monthly(args.logs, args.reference, args.current, config, state, started_by=f"cli:{_shell_user()}")
     _notify(config, result.summary, state)
     if args.json:
-        print(json.dumps(result.summary))  # DESIGN.md's keys, then the detail the dashboard uses
+        print(json.dumps(result.summary.to_json()))  # the contract's keys, then the detail the dashboard uses
     else:
         print(_summary_text(result))
     return EXIT_OPEN if result.gate.is_open else EXIT_CLOSED
 
 
-def _notify(config: Config, summary: dict[str, Any], state: Path) -> None:
+def _notify(config: Config, summary: RunSummary, state: Path) -> None:
     from mlwatch.governance.notify import notify_closed
 
     for delivery in notify_closed(config.notify, summary, state):
@@ -191,7 +196,7 @@ def _backfill(args: argparse.Namespace) -> int:
         progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr),
     )
     if done.results:  # only the newest month is news: a first backfill must not send one message per past month
-        _notify(config, max(done.results, key=lambda r: r.summary["current_month"]).summary, state)
+        _notify(config, max(done.results, key=lambda r: r.summary.current_month).summary, state)
     if args.json:
         print(
             json.dumps(
@@ -199,10 +204,10 @@ def _backfill(args: argparse.Namespace) -> int:
                     "runs": [
                         {
                             "run_id": r.run_id,
-                            "reference_month": r.summary["reference_month"],
-                            "current_month": r.summary["current_month"],
+                            "reference_month": r.summary.reference_month,
+                            "current_month": r.summary.current_month,
                             "gate": r.gate.status,
-                            "failed": [c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed],
+                            "failed": [c.label for c in r.gate.failed],
                         }
                         for r in done.results
                     ],
@@ -215,9 +220,9 @@ def _backfill(args: argparse.Namespace) -> int:
         )
     else:
         for r in done.results:
-            failed = ", ".join(c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed)
+            failed = ", ".join(c.label for c in r.gate.failed)
             print(
-                f"{r.summary['current_month']} vs {r.summary['reference_month']}: gate {r.gate.status:<6} {r.run_id}"
+                f"{r.summary.current_month} vs {r.summary.reference_month}: gate {r.gate.status:<6} {r.run_id}"
                 + (f"  failed: {failed}" if failed else "")
             )
         for ref, cur, run_id in done.skipped:
@@ -248,7 +253,7 @@ def _history(args: argparse.Namespace) -> int:
     return EXIT_OPEN
 
 
-def _format_table(table: Any) -> str:
+def _format_table(rows: list[dict[str, Any]]) -> str:
     def cell(column: str, value: Any) -> str:
         if value is None or (isinstance(value, float) and value != value):
             return "-"
@@ -260,8 +265,8 @@ def _format_table(table: Any) -> str:
             return f"{value:,}"
         return str(value)
 
-    columns = list(table.columns)
-    cells = [[cell(c, row[c]) for c in columns] for row in table.to_dict("records")]
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # a month without a feature leaves a gap
+    cells = [[cell(c, row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
@@ -269,8 +274,8 @@ def _format_table(table: Any) -> str:
 
 
 def _actuals(args: argparse.Namespace) -> int:
-    from mlwatch.state.performance import update_actuals
     from mlwatch.pipeline import load_logs
+    from mlwatch.actuals import update_actuals
 
     config = load_config(args.config)
     state = store.state_dir(args.state)
@@ -295,27 +300,26 @@ def _actuals(args: argparse.Namespace) -> int:
 
 def _summary_text(result: RunResult) -> str:
     s = result.summary
-    ingest = s["ingest"]
+    ingest = s.ingest
     lines = [
-        f"mlwatch run {result.run_id}: reference {s['reference_month']}, current {s['current_month']}",
+        f"mlwatch run {result.run_id}: reference {s.reference_month}, current {s.current_month}",
         f"Gate: {result.gate.status.upper()}"
         + (f" ({len(result.gate.failed)} check(s) failed)" if result.gate.failed else " (every check passed)"),
         "",
     ]
     for check in result.checks:
-        label = f"{check.name}{'[' + check.feature + ']' if check.feature else ''}"
-        lines.append(f"  {_SYMBOL[check.status]}  {label:<24} {check.message}")
-    vocab = s["vocabulary"]
-    if vocab["new"] or vocab["missing"]:
+        lines.append(f"  {_SYMBOL[check.status]}  {check.label:<24} {check.message}")
+    vocab = s.vocabulary
+    if vocab.new or vocab.missing:
         lines += [
             "",
-            f"New event names: {', '.join(vocab['new']) or 'none'}",
-            f"Vanished event names: {', '.join(vocab['missing']) or 'none'}",
+            f"New event names: {', '.join(vocab.new) or 'none'}",
+            f"Vanished event names: {', '.join(vocab.missing) or 'none'}",
         ]
     lines += [
         "",
-        f"Rows read {ingest['rows_read']:,} · rejected {ingest['rows_rejected']:,} · "
-        f"duplicates {ingest['duplicates']:,} · users this month {s['features']['users']:,}",
+        f"Rows read {ingest.rows_read:,} · rejected {ingest.rows_rejected:,} · "
+        f"duplicates {ingest.duplicates:,} · users this month {s.features.users:,}",
         f"Stored in {result.path}",
     ]
     return "\n".join(lines)

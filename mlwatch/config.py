@@ -171,6 +171,16 @@ class Config:
         return replace(self, features=dict(features))
 
 
+# The sections of a stored config that change what a run computes; the others ([logs], [auth],
+# [history], [notify], [engine]) change who may do what, where messages go or how fast it runs.
+RESULT_SECTIONS = ("columns", "features", "model", "checks", "drift")
+
+
+def results_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """The part of a stored config (``Config.to_dict()``) that changes a run's results."""
+    return {key: stored.get(key) for key in RESULT_SECTIONS}
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a config file; ``None`` gives the built-in defaults.
 

@@ -1,10 +1,27 @@
-"""The error types mlwatch raises; every one carries a one-line message for the user."""
+"""The error types mlwatch raises; every one carries a one-line message for the user and the data behind it.
+
+Like pandera's ``SchemaError``, an error keeps what it is about as fields (``path``, ``key``,
+``run_id``), so a page or a script can act on it without parsing the message.
+"""
 
 from __future__ import annotations
 
 
 class MlwatchError(Exception):
-    """Base of every error mlwatch raises on purpose."""
+    """Base of every error mlwatch raises on purpose.
+
+    Attributes:
+        path: the file or folder concerned (a log file, the config, the state), if any.
+        key: the config key concerned (``checks.drift``), if any.
+        run_id: the run concerned, if any.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None, run_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.key = key
+        self.run_id = run_id
 
 
 class InputError(MlwatchError):

@@ -1,55 +1,67 @@
-"""The monthly job: logs -> features -> model -> checks -> gate -> stored run."""
+"""The monthly job: logs -> features -> model -> checks -> gate -> stored run, one function per stage.
+
+Each stage returns its part of the typed ``RunSummary`` (mlwatch/summary.py); ``run_monthly``
+chains them and stores the run. docs/ARCHITECTURE.md shows the stages and their types.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import joblib
 import pandas as pd
-from sklearn.base import clone
 
-from mlwatch.checks import rules as ck
-from mlwatch.ingest import db
-from mlwatch.state import store
-from mlwatch.governance.auth import User, require
+from mlwatch.checks import rules
+from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
-from mlwatch.monthly.drift import DriftReport, compute_drift
 from mlwatch.errors import ConfigError, InputError, MlwatchError
-from mlwatch.monthly.estimate import MaeEstimate, estimate_mae, fit_error_model
+from mlwatch.governance.auth import User, require
+from mlwatch.ingest import db
+from mlwatch.ingest.files import input_fingerprint
+from mlwatch.ingest.logs import read_events
+from mlwatch.monthly.drift import DriftReport, compute_drift
+from mlwatch.monthly.estimate import estimate_mae, fit_error_model
 from mlwatch.monthly.features import (
-    FeatureStats,
     build_features,
     month_activity,
     months_present,
-    next_month,
-    parse_month,
+    silent_features,
     summarise_features,
 )
-from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.monthly.histograms import run_histograms
-from mlwatch.ingest.logs import IngestReport, find_log_files, read_events
-from mlwatch.monthly.model import TrainedModel, evaluate_predictions, predict, train_model
-from mlwatch.monthly.vocabulary import VocabularyDiff, diff_vocabulary, event_counts
+from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
+from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts
+from mlwatch.months import next_month, parse_month
+from mlwatch.state import store
+from mlwatch.summary import (
+    CheckResult,
+    DriftPart,
+    FeaturesPart,
+    IngestReport,
+    MaeEstimate,
+    ModelPart,
+    RunSummary,
+    SampleSize,
+    VocabularyDiff,
+    VolumePart,
+)
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """A stored run: its decision and the JSON summary of DESIGN.md."""
+    """A stored run: its decision, its typed summary and its artifact folder."""
 
     run_id: str
     gate: GateDecision
-    checks: tuple[ck.CheckResult, ...]
-    summary: dict[str, Any]
+    checks: tuple[CheckResult, ...]
+    summary: RunSummary
     path: Path
 
 
@@ -66,6 +78,38 @@ class LoadedLogs:
         return months_present(self.con)
 
 
+@dataclass(frozen=True)
+class Months:
+    """The months a run compares, and every month with events in the logs."""
+
+    reference: str
+    current: str
+    present: tuple[str, ...]
+
+    @property
+    def has_actuals(self) -> bool:
+        """True when the month after the current month is in the logs (its purchases are the actuals)."""
+        return next_month(self.current) in self.present
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The per-user feature tables of both months, with the model's predictions once scored."""
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What the checks compare: each month's feature figures, volume, vocabulary and drift."""
+
+    features: FeaturesPart
+    volume: VolumePart
+    vocabulary: VocabularyDiff
+    drift: DriftReport
+
+
 def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB session with the [engine] limits, spilling to its temp folder (by default ``<state>/tmp``).
 
@@ -79,7 +123,9 @@ def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
     except OSError as exc:
         raise ConfigError(
             f"{temp}: cannot create DuckDB's spill folder ({exc.strerror}); "
-            "set [engine] temp_directory to a writable folder"
+            "set [engine] temp_directory to a writable folder",
+            path=str(temp),
+            key="engine.temp_directory",
         ) from exc
     return db.connect(memory_limit=engine.memory_limit, temp_directory=str(temp), threads=engine.threads)
 
@@ -93,36 +139,11 @@ def load_logs(logs: str | Path, config: Config, state: str | Path) -> LoadedLogs
     """
     con = connect(config, state)
     try:
-        with _engine_errors(str(logs)):
+        with db.engine_errors(str(logs)):
             return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
     except BaseException:
         con.close()
         raise
-
-
-@contextlib.contextmanager
-def _engine_errors(logs: str) -> Iterator[None]:
-    """Turn a DuckDB failure past reading (out of memory or spill space at scale) into a one-line error."""
-    try:
-        yield
-    except duckdb.OutOfMemoryException as exc:
-        raise InputError(
-            f"{logs}: DuckDB ran out of memory or spill space ({str(exc).splitlines()[0]}); raise [engine] "
-            "memory_limit or point [engine] temp_directory to a disk with more room"
-        ) from exc
-    except duckdb.Error as exc:
-        raise InputError(f"{logs}: DuckDB failed ({str(exc).splitlines()[0]}); nothing was stored") from exc
-
-
-@dataclass(frozen=True)
-class _Months:
-    reference: str
-    current: str
-    present: tuple[str, ...]
-
-    @property
-    def has_actuals(self) -> bool:
-        return next_month(self.current) in self.present
 
 
 def run_monthly(
@@ -158,19 +179,11 @@ def run_monthly(
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
     con = loaded.con if loaded else connect(config, state)
+    stages = _Stages(progress or _silent)
     try:
-        with _engine_errors(str(logs)):
-            result = _run(
-                con,
-                str(logs),
-                reference,
-                current,
-                config,
-                state,
-                started_by,
-                _Stages(progress or _silent),
-                loaded.ingest if loaded else None,
-            )
+        with db.engine_errors(str(logs)):
+            ingest = read_stage(con, str(logs), config, stages, loaded)
+            result = _run(con, str(logs), Months(reference, current, ()), ingest, config, state, started_by, stages)
             if measure_actuals:
                 measure_stored_actuals(con, state, str(logs))
         return result
@@ -181,12 +194,248 @@ def run_monthly(
 
 def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, logs: str) -> None:
     """Measure stored runs whose next month is in the loaded logs; a failure is logged, never raised."""
-    from mlwatch.state.performance import update_actuals
+    from mlwatch.actuals import update_actuals
 
     try:
         update_actuals(con, state, logs)
     except (MlwatchError, duckdb.Error) as exc:  # the run itself is stored; its actuals can be measured later
         logging.getLogger(__name__).warning("actual performance not measured: %s", exc)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    logs: str,
+    asked: Months,
+    ingest: IngestReport,
+    config: Config,
+    state: str | Path,
+    started_by: str,
+    stages: _Stages,
+) -> RunResult:
+    months = require_months(con, logs, asked.reference, asked.current)
+    frames = features_stage(con, months, config, stages)
+    model = model_stage(frames, config, stages)
+    measures = measure_stage(con, months, frames, config, stages)
+    labels = rules.MonthLabels.of(months.reference, months.current)
+    checks = check_stage(config, ingest, measures, months, labels)
+    estimate = estimate_stage(frames, model, config, stages)
+    checks.append(_estimated_mae_check(config, estimate, labels))
+    summary = assemble_summary(logs, months, ingest, measures, model, frames, estimate, checks, config)
+    return store_stage(state, summary, frames, model, measures.drift, started_by, stages)
+
+
+def read_stage(
+    con: duckdb.DuckDBPyConnection, logs: str, config: Config, stages: _Stages, loaded: LoadedLogs | None = None
+) -> IngestReport:
+    """Read, validate and de-duplicate the logs into the ``events`` table (unless ``loaded`` did already)."""
+    stages("Reading the logs")
+    return loaded.ingest if loaded else read_events(con, logs, config.columns)
+
+
+def require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> Months:
+    """Check that the reference month, its next month (the target) and the current month have events.
+
+    Raises:
+        InputError: naming the month without events and the months that have some.
+    """
+    present = tuple(months_present(con))
+    found = f"months with events: {', '.join(present)}"
+    for month, role in ((reference, "reference"), (next_month(reference), "target"), (current, "current")):
+        if month not in present:
+            why = "the model's target is the purchases of the month after the reference month"
+            raise InputError(
+                f"{logs}: no events in {month} ({role} month{'; ' + why if role == 'target' else ''}); {found}",
+                path=logs,
+            )
+    return Months(reference, current, present)
+
+
+def features_stage(con: duckdb.DuckDBPyConnection, months: Months, config: Config, stages: _Stages) -> Frames:
+    """Build both months' per-user features (the current month's ``actual`` when its next month is known)."""
+    stages("Building the monthly features")
+    ref = build_features(con, months.reference, config.features, config.target_events())
+    target = config.target_events() if months.has_actuals else None
+    cur = build_features(con, months.current, config.features, target)
+    if months.has_actuals:
+        cur = cur.rename(columns={"target": "actual"})
+    return Frames(ref, cur)
+
+
+def model_stage(frames: Frames, config: Config, stages: _Stages) -> TrainedModel:
+    """Train the model on the reference month and add its predictions to both tables."""
+    stages("Training the model on the reference month")
+    model = train_model(frames.reference, list(config.features))
+    frames.reference["prediction"] = predict(model, frames.reference)
+    frames.current["prediction"] = predict(model, frames.current)
+    return model
+
+
+def measure_stage(
+    con: duckdb.DuckDBPyConnection, months: Months, frames: Frames, config: Config, stages: _Stages
+) -> Measures:
+    """Measure what the checks compare: exact feature figures, volumes, vocabulary and drift."""
+    stages("Checking the current month against the reference month")
+    names = list(config.features)
+    counts = {"reference": event_counts(con, months.reference), "current": event_counts(con, months.current)}
+    stats = {
+        month: summarise_features(con, frame, [*names, "prediction"], silent_features(config.features, counts[month]))
+        for month, frame in (("reference", frames.reference), ("current", frames.current))
+    }
+    features = FeaturesPart(
+        users=len(frames.current),
+        reference_users=len(frames.reference),
+        names=tuple(names),
+        reference=stats["reference"],
+        current=stats["current"],
+    )
+    volume = VolumePart(month_activity(con, months.reference), month_activity(con, months.current))
+    vocabulary = diff_vocabulary(counts["reference"], counts["current"], config.features)
+    thresholds = {name: config.threshold("drift", name) for name in names}
+    thresholds["prediction"] = config.threshold("prediction_drift")
+    drift = compute_drift(
+        frames.reference, frames.current, [*names, "prediction"], thresholds, config.drift.sample_size,
+        config.drift.seed,
+    )  # fmt: skip
+    return Measures(features, volume, vocabulary, drift)
+
+
+def check_stage(
+    config: Config, ingest: IngestReport, measures: Measures, months: Months, labels: rules.MonthLabels
+) -> list[CheckResult]:
+    """Run every check of the contract on the measured figures, in the contract's order."""
+    volume = measures.volume
+    duplicates = {
+        "reference": ingest.duplicates_by_month.get(months.reference, 0),
+        "current": ingest.duplicates_by_month.get(months.current, 0),
+    }
+    events = {"reference": volume.reference.events, "current": volume.current.events}
+    results = [
+        rules.check_rejected_rows(ingest, config.threshold("rejected_rows")),
+        rules.check_duplicates(duplicates, events, config.threshold("duplicates"), labels),
+        rules.check_volume(volume.reference, volume.current, config.threshold("volume_ratio"), labels),
+        rules.check_vocabulary(measures.vocabulary, config.features, labels),
+    ]
+    ref, cur = measures.features.reference, measures.features.current
+    for name, mapped in config.features.items():
+        threshold = config.threshold("missing_rate_change", name)
+        results.append(rules.check_missing_rate(name, ref[name], cur[name], threshold, labels, mapped))
+    for name in config.features:
+        threshold = config.threshold("zero_rate_change", name)
+        results.append(rules.check_zero_rate(name, ref[name], cur[name], threshold, labels))
+    scores = measures.drift.scores
+    for name in config.features:
+        results.append(rules.check_drift(name, scores[name], config.threshold("drift", name), labels))
+    results.append(rules.check_drift(None, scores["prediction"], config.threshold("prediction_drift"), labels))
+    return results
+
+
+def estimate_stage(frames: Frames, model: TrainedModel, config: Config, stages: _Stages) -> MaeEstimate:
+    """Estimate the current month's error before its purchases are known."""
+    from sklearn.base import clone
+
+    stages("Estimating this month's error before its purchases are known")
+    error_model = fit_error_model(frames.reference, list(config.features), clone(model.estimator))
+    return estimate_mae(error_model, frames.current)
+
+
+def assemble_summary(
+    logs: str,
+    months: Months,
+    ingest: IngestReport,
+    measures: Measures,
+    model: TrainedModel,
+    frames: Frames,
+    estimate: MaeEstimate,
+    checks: list[CheckResult],
+    config: Config,
+) -> RunSummary:
+    """Put the stages' parts together, with the fingerprints a sign-off is bound to."""
+    cur = frames.current
+    actual = (
+        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
+    )
+    sample = measures.drift.sample
+    summary = RunSummary(
+        run_id=store.new_run_id(months.current),
+        reference_month=months.reference,
+        current_month=months.current,
+        gate=evaluate_gate(checks).status,
+        checks=tuple(checks),
+        vocabulary=measures.vocabulary,
+        ingest=ingest,
+        features=measures.features,
+        volume=measures.volume,
+        drift=DriftPart(
+            measures.drift.method,
+            measures.drift.scores,
+            SampleSize(**sample["reference"]),
+            SampleSize(**sample["current"]),
+        ),  # fmt: skip
+        model=ModelPart(
+            kind=describe_model(model.estimator),
+            target=config.target,
+            train_rows=model.train_rows,
+            validation=model.validation,
+            actuals_month=next_month(months.current) if months.has_actuals else None,
+            actual=actual,
+        ),
+        months_in_logs=months.present,
+        config=config.to_dict(),
+        logs=logs,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        histograms=run_histograms(frames.reference, cur, list(config.features)),
+        estimate=estimate,
+        inputs_fingerprint=input_fingerprint(logs, config.to_dict()),
+    )
+    return _with_fingerprint(summary)
+
+
+def store_stage(
+    state: str | Path,
+    summary: RunSummary,
+    frames: Frames,
+    model: TrainedModel,
+    drift: DriftReport,
+    started_by: str,
+    stages: _Stages,
+) -> RunResult:
+    """Write the run's artifacts and rows: nothing is visible until both are complete."""
+    import joblib
+
+    stages("Storing the run")
+    record = store.RunRecord(
+        run_id=summary.run_id,
+        created_at=summary.created_at,
+        reference_month=summary.reference_month,
+        current_month=summary.current_month,
+        logs=summary.logs,
+        gate=str(summary.gate),
+        fingerprint=summary.fingerprint,
+        inputs_fingerprint=summary.inputs_fingerprint,
+        config=summary.config,
+        users=summary.features.users,
+        events=summary.volume.current.events,
+        rows_read=summary.ingest.rows_read,
+        rows_rejected=summary.ingest.rows_rejected,
+        duplicates=summary.ingest.duplicates,
+        started_by=started_by,
+    )
+    stored: list[RunSummary] = []
+
+    def write(folder: Path) -> None:
+        frames.reference.to_parquet(folder / "features_reference.parquet", index=False)
+        frames.current.to_parquet(folder / "features_current.parquet", index=False)
+        (folder / "report.html").write_text(drift.html, encoding="utf-8")
+        (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
+        joblib.dump(model, folder / "model.joblib")
+        stages.finish()
+        timed = _replace_seconds(summary, stages.seconds)  # each stage's wall time (storing: up to this file)
+        (folder / "summary.json").write_text(json.dumps(timed.to_json(), indent=1), encoding="utf-8")
+        stored.append(timed)
+
+    path = store.save_run(state, record, list(summary.checks), write)
+    final = stored[0]
+    return RunResult(final.run_id, evaluate_gate(final.checks), final.checks, final, path)
 
 
 class _Stages:
@@ -209,218 +458,28 @@ class _Stages:
             self._stage = None
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection,
-    logs: str,
-    reference: str,
-    current: str,
-    config: Config,
-    state: str | Path,
-    started_by: str,
-    progress: _Stages,
-    ingest: IngestReport | None = None,
-) -> RunResult:
-    progress("Reading the logs")
-    ingest = ingest or read_events(con, logs, config.columns)
-    months = _require_months(con, logs, reference, current)
-    names = list(config.features)
-    progress("Building the monthly features")
-    ref = build_features(con, reference, config.features, config.target_events())
-    cur = build_features(con, current, config.features, config.target_events() if months.has_actuals else None)
-    if months.has_actuals:
-        cur = cur.rename(columns={"target": "actual"})
-    progress("Training the model on the reference month")
-    model = train_model(ref, names)
-    ref["prediction"], cur["prediction"] = predict(model, ref), predict(model, cur)
-    progress("Checking the current month against the reference month")
-    stats = {
-        "reference": summarise_features(con, ref, [*names, "prediction"]),
-        "current": summarise_features(con, cur, [*names, "prediction"]),
-    }
-    activity = {"reference": month_activity(con, reference), "current": month_activity(con, current)}
-    vocab = diff_vocabulary(event_counts(con, reference), event_counts(con, current), config.features)
-    thresholds = {name: config.threshold("drift", name) for name in names}
-    thresholds["prediction"] = config.threshold("prediction_drift")
-    drift = compute_drift(ref, cur, [*names, "prediction"], thresholds, config.drift.sample_size, config.drift.seed)
-    labels = ck.MonthLabels.of(reference, current)
-    results = _checks(config, ingest, stats, activity, vocab, drift, labels, months)
-    progress("Estimating this month's error before its purchases are known")
-    estimate = estimate_mae(fit_error_model(ref, names, clone(model.estimator)), cur)
-    results.append(_estimated_mae_check(config, estimate, labels))
-    gate = evaluate_gate(results)
-    run_id = store.new_run_id(current)
-    summary = _summary(run_id, logs, months, gate, results, vocab, ingest, stats, activity, drift, model, cur, config)
-    summary["histograms"] = run_histograms(ref, cur, names)
-    summary["estimate"] = estimate.to_json()
-    summary["inputs_fingerprint"] = input_fingerprint(logs, config.to_dict())
-    summary["fingerprint"] = _fingerprint(summary["inputs_fingerprint"], results, summary)
-    record = store.RunRecord(
-        run_id=run_id,
-        created_at=summary["created_at"],
-        reference_month=reference,
-        current_month=current,
-        logs=logs,
-        gate=gate.status,
-        fingerprint=summary["fingerprint"],
-        inputs_fingerprint=summary["inputs_fingerprint"],
-        config=config.to_dict(),
-        users=len(cur),
-        events=activity["current"]["events"],
-        rows_read=ingest.rows_read,
-        rows_rejected=ingest.rows_rejected,
-        duplicates=ingest.duplicates,
-        started_by=started_by,
-    )
-
-    def write(folder: Path) -> None:
-        ref.to_parquet(folder / "features_reference.parquet", index=False)
-        cur.to_parquet(folder / "features_current.parquet", index=False)
-        (folder / "report.html").write_text(drift.html, encoding="utf-8")
-        (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
-        joblib.dump(model, folder / "model.joblib")
-        progress.finish()
-        summary["seconds"] = progress.seconds  # each stage's wall time (storing: up to this file)
-        (folder / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-
-    progress("Storing the run")
-    path = store.save_run(state, record, results, write)
-    return RunResult(run_id, gate, tuple(results), summary, path)
-
-
 def _silent(_: str) -> None:
     return None
 
 
-def _require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> _Months:
-    present = tuple(months_present(con))
-    found = f"months with events: {', '.join(present)}"
-    for month, role in ((reference, "reference"), (next_month(reference), "target"), (current, "current")):
-        if month not in present:
-            why = (
-                "the model's target is the purchases of the month after the reference month" if role == "target" else ""
-            )
-            raise InputError(f"{logs}: no events in {month} ({role} month{'; ' + why if why else ''}); {found}")
-    return _Months(reference, current, present)
+def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: rules.MonthLabels) -> CheckResult:
+    return rules.check_estimated_mae(
+        estimate.estimated_mae, estimate.lower, estimate.upper, estimate.reference_mae,
+        config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails, labels,
+    )  # fmt: skip
 
 
-def _checks(
-    config: Config,
-    ingest: IngestReport,
-    stats: dict[str, dict[str, FeatureStats]],
-    activity: dict[str, dict[str, Any]],
-    vocab: VocabularyDiff,
-    drift: DriftReport,
-    labels: ck.MonthLabels,
-    months: _Months,
-) -> list[ck.CheckResult]:
-    duplicates = {
-        "reference": ingest.duplicates_by_month.get(months.reference, 0),
-        "current": ingest.duplicates_by_month.get(months.current, 0),
-    }
-    events = {key: activity[key]["events"] for key in ("reference", "current")}
-    results = [
-        ck.check_rejected_rows(ingest, config.threshold("rejected_rows")),
-        ck.check_duplicates(duplicates, events, config.threshold("duplicates"), labels),
-        ck.check_volume(activity["reference"], activity["current"], config.threshold("volume_ratio"), labels),
-        ck.check_vocabulary(vocab, config.features, labels),
-    ]
-    ref, cur = stats["reference"], stats["current"]
-    for name in config.features:
-        results.append(
-            ck.check_missing_rate(name, ref[name], cur[name], config.threshold("missing_rate_change", name), labels)
-        )
-    for name in config.features:
-        results.append(
-            ck.check_zero_rate(name, ref[name], cur[name], config.threshold("zero_rate_change", name), labels)
-        )
-    for name in config.features:
-        results.append(ck.check_drift(name, drift.scores[name], config.threshold("drift", name), labels))
-    results.append(ck.check_drift(None, drift.scores["prediction"], config.threshold("prediction_drift"), labels))
-    return results
-
-
-def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: ck.MonthLabels) -> ck.CheckResult:
-    return ck.check_estimated_mae(
-        estimate.estimated_mae,
-        estimate.lower,
-        estimate.upper,
-        estimate.reference_mae,
-        config.checks.estimated_mae_ratio,
-        config.checks.estimated_mae_fails,
-        labels,
-    )
-
-
-def _summary(
-    run_id: str,
-    logs: str,
-    months: _Months,
-    gate: GateDecision,
-    results: list[ck.CheckResult],
-    vocab: VocabularyDiff,
-    ingest: IngestReport,
-    stats: dict[str, dict[str, FeatureStats]],
-    activity: dict[str, dict[str, Any]],
-    drift: DriftReport,
-    model: TrainedModel,
-    cur: pd.DataFrame,
-    config: Config,
-) -> dict[str, Any]:
-    actual = (
-        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
-    )
-    return {
-        "run_id": run_id,
-        "reference_month": months.reference,
-        "current_month": months.current,
-        "gate": gate.status,
-        "checks": [result.to_json() for result in results],
-        "vocabulary": vocab.to_json(),
-        "ingest": ingest.to_json(),
-        "features": {
-            "users": len(cur),
-            "reference_users": stats["reference"][next(iter(config.features))].users,
-            "names": list(config.features),
-            "stats": {
-                month: {
-                    name: {**vars(s), "zero_rate": s.zero_rate, "missing_rate": s.missing_rate}
-                    for name, s in per.items()
-                }
-                for month, per in stats.items()
-            },
-        },
-        "volume": activity,
-        "drift": {"method": drift.method, "scores": drift.scores, "sample": drift.sample},
-        "model": {
-            "kind": "HistGradientBoostingRegressor(loss='poisson')",
-            "target": config.target,
-            "train_rows": model.train_rows,
-            "validation": model.validation,
-            "actuals_month": next_month(months.current) if months.has_actuals else None,
-            "actual": actual,
-        },
-        "months_in_logs": list(months.present),
-        "config": config.to_dict(),
-        "logs": logs,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def input_fingerprint(logs: str, config: dict[str, Any]) -> str:
-    """Hash what a run read: its config and each log file's path, size and modification time."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(config, sort_keys=True).encode())
-    for path in find_log_files(logs):
-        info = path.stat()
-        digest.update(f"{path.resolve()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def _fingerprint(inputs: str, results: list[ck.CheckResult], summary: dict[str, Any]) -> str:
+def _with_fingerprint(summary: RunSummary) -> RunSummary:
     """Hash a run's inputs and results: a sign-off is bound to exactly this."""
-    digest = hashlib.sha256(inputs.encode())
-    digest.update(json.dumps([r.to_json() for r in results], sort_keys=True).encode())
-    digest.update(
-        json.dumps([summary["reference_month"], summary["current_month"], summary["features"]["users"]]).encode()
-    )
-    return digest.hexdigest()
+    from dataclasses import replace
+
+    digest = hashlib.sha256(summary.inputs_fingerprint.encode())
+    digest.update(json.dumps([c.to_json() for c in summary.checks], sort_keys=True).encode())
+    digest.update(json.dumps([summary.reference_month, summary.current_month, summary.features.users]).encode())
+    return replace(summary, fingerprint=digest.hexdigest())
+
+
+def _replace_seconds(summary: RunSummary, seconds: dict[str, float]) -> RunSummary:
+    from dataclasses import replace
+
+    return replace(summary, seconds=dict(seconds))

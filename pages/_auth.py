@@ -6,9 +6,9 @@ import time
 
 import streamlit as st
 
-from mlwatch.governance import auth
 from mlwatch.config import AuthConfig
 from mlwatch.errors import MlwatchError
+from mlwatch.governance import auth
 
 USER_KEY = "user"
 SEEN_KEY = "last_seen"

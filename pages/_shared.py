@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlwatch.state import store
-from mlwatch.governance.auth import ROLES, User
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
+from mlwatch.governance.auth import ROLES, User
+from mlwatch.ingest.access import resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
+from mlwatch.present.report import check_title
+from mlwatch.state import store
+from mlwatch.summary import CheckResult, RunSummary
 from pages import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
@@ -69,7 +72,7 @@ def app_config() -> Config:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def summary(state: str, run_id: str) -> dict[str, Any]:
+def summary(state: str, run_id: str) -> RunSummary:
     """A run's stored summary; runs are immutable, so the run id is a safe cache key."""
     return store.read_summary(state, run_id)
 
@@ -84,16 +87,20 @@ def features(state: str, run_id: str, month: str) -> pd.DataFrame:
 def histograms(state: str, run_id: str) -> dict[str, Any]:
     """A run's histograms: stored in its summary; computed once from its feature tables for older runs."""
     run = summary(state, run_id)
-    if run.get("histograms"):
-        return run["histograms"]
+    if run.histograms:
+        return run.histograms
     reference, current = features(state, run_id, "reference"), features(state, run_id, "current")
-    return run_histograms(reference, current, run["features"]["names"])
+    return run_histograms(reference, current, list(run.features.names))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def report_html(state: str, run_id: str) -> str:
-    """The Evidently report of a run, as stored."""
-    return (store.run_path(state, run_id) / "report.html").read_text(encoding="utf-8")
+    """The Evidently report of a run, as stored.
+
+    Raises:
+        StateError: the report is missing (the message says how to make it again).
+    """
+    return store.read_report_html(state, run_id)
 
 
 def run_record(run_id: str) -> store.RunRecord:
@@ -171,7 +178,40 @@ def _picked() -> None:
     select_run(st.session_state[PICKER_KEY])
 
 
-def current_run() -> dict[str, Any] | None:
+def start_run(
+    logs: str, reference: str, current: str, config: Config, label: str, before: Callable[[], Config] | None = None
+) -> None:
+    """Run the monthly job from the dashboard, with its progress, then show the new run (or the error).
+
+    Args:
+        logs: the logs path asked for; refused unless inside ``[logs] allowed``.
+        label: what the progress box says while it runs.
+        before: a step to do first inside the same progress box (saving a mapping); returns the config to run with.
+    """
+    from mlwatch.pipeline import run_monthly
+
+    with st.status(label, expanded=True) as status:
+        try:
+            path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
+            config = before() if before else config
+            result = run_monthly(path, reference, current, config, state_path(), progress=st.write, user=acting_user())
+        except MlwatchError as exc:
+            status.update(label="The run could not start", state="error")
+            st.error(f"{exc}")
+            return
+        except Exception as exc:  # a bug must not show a traceback to a marketer
+            status.update(label="The run failed", state="error")
+            st.error(
+                f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "
+                "check the logs with the CLI and report the problem."
+            )
+            return
+        status.update(label=f"Run stored: gate {result.gate.status}", state="complete")
+    select_run(result.run_id)
+    st.rerun()
+
+
+def current_run() -> RunSummary | None:
     """The summary of the selected run, or None when there is no run (pages then show their empty state)."""
     run_id = st.session_state.get(RUN_KEY)
     if not run_id:
@@ -183,7 +223,7 @@ def current_run() -> dict[str, Any] | None:
         return None
 
 
-def page_run(title: str) -> dict[str, Any] | None:
+def page_run(title: str) -> RunSummary | None:
     """Draw a page's title and return the selected run, or show the empty state and return None."""
     st.title(title)
     run = current_run()
@@ -210,7 +250,6 @@ def number(value: float | int | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def check_label(check: dict[str, Any]) -> str:
+def check_label(check: CheckResult) -> str:
     """A check's short name, e.g. ``zero rate · login``."""
-    name = check["name"].replace("_", " ")
-    return f"{name} · {check['feature']}" if check["feature"] else name
+    return check_title(check)

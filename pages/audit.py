@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from mlwatch.state import store
-from mlwatch.governance.auth import require
 from mlwatch.errors import MlwatchError
+from mlwatch.governance.auth import require
 from mlwatch.governance.export import to_csv
+from mlwatch.state import store
 from pages import _shared
 
 ACTIONS = ("", "run", "signoff", "revoke", "mapping", "export", "login_failed", "user_add", "user_disable")

@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlwatch.ingest.access import resolve_allowed_logs
-from mlwatch.present.charts import daily_events_figure
+from mlwatch.config import Config
 from mlwatch.governance.mapping import map_events
-from mlwatch.errors import MlwatchError
-from mlwatch.pipeline import run_monthly
+from mlwatch.present.charts import daily_events_figure
 from mlwatch.present.report import labels_of, rejected_tables, vocabulary_table
+from mlwatch.summary import RunSummary
 from pages import _shared
 
 UNMAPPED = "(leave unmapped)"
 
 
-def _ingest(run: dict) -> None:
-    ingest = run["ingest"]
+def _ingest(run: RunSummary) -> None:
+    ingest = run.ingest
     st.subheader("Rows read")
     read, rejected, duplicates = st.columns(3)
-    read.metric("Rows read", _shared.number(ingest["rows_read"]), help="every row of every file, all months")
+    read.metric("Rows read", _shared.number(ingest.rows_read), help="every row of every file, all months")
     rejected.metric(
         "Rejected rows",
-        _shared.number(ingest["rows_rejected"]),
-        help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of the rows read",
+        _shared.number(ingest.rows_rejected),
+        help=f"{_shared.pct(ingest.rows_rejected / max(1, ingest.rows_read), 3)} of the rows read",
     )
-    duplicates.metric("Duplicate events dropped", _shared.number(ingest["duplicates"]))
+    duplicates.metric("Duplicate events dropped", _shared.number(ingest.duplicates))
     by_reason, by_file, sample = rejected_tables(run)
-    if ingest["rows_rejected"]:
+    if ingest.rows_rejected:
         left, right = st.columns([1, 2])
         left.dataframe(by_reason, hide_index=True, width="stretch")
         right.dataframe(
@@ -42,18 +41,16 @@ def _ingest(run: dict) -> None:
         st.success("No row was rejected.")
 
 
-def _volume(run: dict) -> None:
+def _volume(run: RunSummary) -> None:
     st.subheader("Events per day")
     ref_label, cur_label = labels_of(run)
-    figure = daily_events_figure(
-        run["volume"]["reference"]["daily"], run["volume"]["current"]["daily"], (ref_label, cur_label)
-    )
+    figure = daily_events_figure(run.volume.reference.daily, run.volume.current.daily, (ref_label, cur_label))
     st.plotly_chart(figure, width="stretch", key="daily_events")
 
 
-def _vocabulary(run: dict) -> None:
+def _vocabulary(run: RunSummary) -> None:
     st.subheader("Event names")
-    vocab = run["vocabulary"]
+    vocab = run.vocabulary
     table = vocabulary_table(run)
     st.dataframe(
         table,
@@ -61,7 +58,7 @@ def _vocabulary(run: dict) -> None:
         width="stretch",
         column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")},
     )
-    if not vocab["new"]:
+    if not vocab.new:
         st.caption("No new event name this month.")
         return
     user = _shared.acting_user()
@@ -71,18 +68,18 @@ def _vocabulary(run: dict) -> None:
         st.caption("An approver can map the new event names to a feature here.")
 
 
-def _mapping_form(run: dict) -> None:
+def _mapping_form(run: RunSummary) -> None:
     config = _shared.app_config()
     features = list(config.features)
     st.markdown("**Map the new event names to a feature**, save the config and run the checks again:")
     choices = {}
     with st.form("mapping"):
-        for name in run["vocabulary"]["new"]:
-            suggested = run["vocabulary"]["suggested_feature"].get(name)
+        for name in run.vocabulary.new:
+            suggested = run.vocabulary.suggestions.get(name)
             options = [UNMAPPED, *features]
             index = options.index(suggested) if suggested in options else 0
             choices[name] = st.selectbox(
-                f"`{name}` ({run['vocabulary']['current_counts'][name]:,} events)",
+                f"`{name}` ({run.vocabulary.current_counts[name]:,} events)",
                 options,
                 index=index,
                 key=f"map_{name}",
@@ -92,30 +89,14 @@ def _mapping_form(run: dict) -> None:
         _apply_mapping(run, choices)
 
 
-def _apply_mapping(run: dict, choices: dict[str, str]) -> None:
-    config = _shared.app_config()
-    user = _shared.acting_user()
+def _apply_mapping(run: RunSummary, choices: dict[str, str]) -> None:
     additions = {event: feature for event, feature in choices.items() if feature != UNMAPPED}
-    with st.status("Saving the mapping and running the checks again…", expanded=True) as status:
-        try:
-            logs = resolve_allowed_logs(run["logs"], config.logs.allowed_dirs())
-            new_config = map_events(_shared.state_path(), _shared.config_path(), additions, user)
-            result = run_monthly(
-                logs,
-                run["reference_month"],
-                run["current_month"],
-                new_config,
-                _shared.state_path(),
-                progress=st.write,
-                user=user,
-            )
-        except MlwatchError as exc:
-            status.update(label="The mapping could not be applied", state="error")
-            st.error(f"{exc}")
-            return
-        status.update(label=f"New run stored: gate {result.gate.status}", state="complete")
-    _shared.select_run(result.run_id)
-    st.rerun()
+
+    def save() -> Config:
+        return map_events(_shared.state_path(), _shared.config_path(), additions, _shared.acting_user())
+
+    label = "Saving the mapping and running the checks again…"
+    _shared.start_run(run.logs, run.reference_month, run.current_month, _shared.app_config(), label, before=save)
 
 
 def render() -> None:

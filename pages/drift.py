@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mlwatch.errors import MlwatchError
 from mlwatch.present.charts import histogram_chart
 from mlwatch.present.report import drift_sample_text, drift_table, labels_of, rate_table, stats_table
+from mlwatch.summary import RunSummary
 from pages import _shared
 
 STATUS_ICON = {"pass": ":material/check_circle:", "warn": ":material/warning:", "fail": ":material/cancel:"}
@@ -15,7 +17,7 @@ PERCENT = st.column_config.NumberColumn(format="%.1f%%")
 POINTS = st.column_config.NumberColumn(format="%+.1f")
 
 
-def _rates(run: dict) -> None:
+def _rates(run: RunSummary) -> None:
     st.subheader("Share of users with 0")
     ref_label, cur_label = labels_of(run)
     zero = rate_table(run, "zero_rate")
@@ -48,12 +50,12 @@ def _rates(run: dict) -> None:
     )
 
 
-def _features(run: dict) -> None:
-    histograms = _shared.histograms(str(_shared.state_path()), run["run_id"])
+def _features(run: RunSummary) -> None:
+    histograms = _shared.histograms(str(_shared.state_path()), run.run_id)
     labels = labels_of(run)
     scores = drift_table(run).set_index("feature")
     st.caption(drift_sample_text(run))
-    for name in run["features"]["names"]:
+    for name in run.features.names:
         score = scores.loc[name]
         st.subheader(f"{STATUS_ICON[score['status']]} {name}")
         chart, facts = st.columns([3, 2])
@@ -82,14 +84,17 @@ def _formatted(stats: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _evidently(run: dict) -> None:
+def _evidently(run: RunSummary) -> None:
     st.subheader("Evidently report")
-    state = str(_shared.state_path())
-    html = _shared.report_html(state, run["run_id"])
+    try:
+        html = _shared.report_html(str(_shared.state_path()), run.run_id)
+    except MlwatchError as exc:
+        st.info(f"The Evidently report cannot be shown: {exc}.", icon=":material/info:")
+        return
     st.download_button(
         "Download the Evidently report (HTML)",
         html,
-        file_name=f"evidently-{run['run_id']}.html",
+        file_name=f"evidently-{run.run_id}.html",
         mime="text/html",
         key="download_report",
         icon=":material/download:",

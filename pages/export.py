@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
-from mlwatch.errors import MlwatchError
 from mlwatch.governance.export import build_export, export_filename, prospect_list, record_export
 from mlwatch.present.report import failed_checks
+from mlwatch.summary import RunSummary
 from pages import _shared
 
 
@@ -16,7 +17,7 @@ def _record(state: str, run_id: str, frame, data: bytes, name: str, holdout: flo
     record_export(state, run_id, _shared.acting_user(), frame, data, name, holdout, seed, via="dashboard")
 
 
-def _download(state: str, run: dict) -> None:
+def _download(state: str, run: RunSummary) -> None:
     st.subheader("Download")
     left, middle, right = st.columns(3)
     share = left.slider(
@@ -42,13 +43,13 @@ def _download(state: str, run: dict) -> None:
     bom = st.checkbox("For Excel (UTF-8 with BOM)", key="export_bom")
     try:
         frame, data = build_export(
-            state, run["run_id"], _shared.acting_user(), top_share=share, holdout=holdout, seed=int(seed), bom=bom
+            state, run.run_id, _shared.acting_user(), top_share=share, holdout=holdout, seed=int(seed), bom=bom
         )
     except MlwatchError as exc:
         st.error(str(exc))
         return
     control = int((frame["group"] == "control").sum())
-    name = export_filename(_shared.run_record(run["run_id"]))
+    name = export_filename(_shared.run_record(run.run_id))
     st.download_button(
         f"Download {len(frame):,} users ({len(frame) - control:,} campaign, {control:,} control)",
         data,
@@ -58,11 +59,11 @@ def _download(state: str, run: dict) -> None:
         key="download_prospects",
         icon=":material/download:",
         on_click=_record,
-        args=(state, run["run_id"], frame, data, name, holdout, int(seed)),
+        args=(state, run.run_id, frame, data, name, holdout, int(seed)),
     )
 
 
-def _signoff_form(state: str, run: dict) -> None:
+def _signoff_form(state: str, run: RunSummary) -> None:
     user = _shared.acting_user()
     if not (user and user.can("signoff")):
         approvers = [u["name"] for u in list_users(state) if u["role"] == "approver" and not u["disabled_at"]]
@@ -82,15 +83,15 @@ def _signoff_form(state: str, run: dict) -> None:
         submitted = st.form_submit_button("Sign off this run", type="primary")
     if submitted:
         try:
-            so.sign_off(state, run["run_id"], user, reason, _shared.app_config().auth, via="dashboard")
+            so.sign_off(state, run.run_id, user, reason, _shared.app_config().auth, via="dashboard")
         except MlwatchError as exc:
             st.error(str(exc))
             return
         st.rerun()
 
 
-def _signed_off(state: str, run: dict) -> None:
-    active = so.active_signoff(state, run["run_id"])
+def _signed_off(state: str, run: RunSummary) -> None:
+    active = so.active_signoff(state, run.run_id)
     if active is None:
         return
     st.success(f"Signed off by **{active.approver}** on {active.at[:16].replace('T', ' ')} UTC: {active.reason}")
@@ -100,7 +101,7 @@ def _signed_off(state: str, run: dict) -> None:
             reason = st.text_input("Reason for revoking", key="revoke_reason")
             if st.form_submit_button("Revoke the sign-off"):
                 try:
-                    so.revoke(state, run["run_id"], user, reason, via="dashboard")
+                    so.revoke(state, run.run_id, user, reason, via="dashboard")
                 except MlwatchError as exc:
                     st.error(str(exc))
                     return
@@ -112,7 +113,7 @@ def render() -> None:
     if run is None:
         return
     state = str(_shared.state_path())
-    prospects = prospect_list(state, run["run_id"])
+    prospects = prospect_list(state, run.run_id)
     st.subheader(f"Prospect list: {len(prospects):,} users ranked by predicted purchases")
     st.dataframe(
         prospects.head(50),
@@ -121,11 +122,11 @@ def render() -> None:
         key="prospects_preview",
         column_config={"predicted_purchases": st.column_config.NumberColumn(format="%.2f")},
     )
-    status = so.gate_status(state, run["run_id"])
+    status = so.gate_status(state, run.run_id)
     if status == so.CLOSED:
         st.error("The download is blocked: this month's checks failed and nobody signed the run off.")
         for check in failed_checks(run):
-            st.markdown(f"- **{_shared.check_label(check)}**: {check['message']}")
+            st.markdown(f"- **{_shared.check_label(check)}**: {check.message}")
         _signoff_form(state, run)
         return
     if status == so.SIGNED_OFF:

@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlwatch.present import history_charts as charts
 from mlwatch.errors import MlwatchError
+from mlwatch.present import history_charts as charts
 from mlwatch.state.history import History, campaign_table, history_table, load_history, metric_frame, state_version
 from pages import _shared
 
@@ -159,7 +159,7 @@ def render() -> None:
         + " Red points are failed checks; dashed lines are the limits."
     )
     _month_picker(history)
-    table = history_table(history)
+    table = pd.DataFrame(history_table(history))
     st.dataframe(
         table,
         hide_index=True,

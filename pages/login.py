@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlwatch.governance.auth import authenticate
 from mlwatch.errors import AuthError
+from mlwatch.governance.auth import authenticate
 from pages import _auth, _shared
 
 

@@ -28,21 +28,21 @@ def render() -> None:
     run = _shared.page_run("Model")
     if run is None:
         return
-    model = run["model"]
+    model = run.model
     ref_label, cur_label = labels_of(run)
     st.caption(
-        f"{model['kind']} trained on {model['train_rows']:,} users of {ref_label} (a fifth more held out "
-        f"for the check below); target: each user's `{model['target']}` count in the following month."
+        f"{model.kind} trained on {model.train_rows:,} users of {ref_label} (a fifth more held out "
+        f"for the check below); target: each user's `{model.target}` count in the following month."
     )
-    _metrics(f"Held-out check on {ref_label}", model["validation"], "Too few users to hold some out.")
-    histograms = _shared.histograms(str(_shared.state_path()), run["run_id"])
+    _metrics(f"Held-out check on {ref_label}", model.validation, "Too few users to hold some out.")
+    histograms = _shared.histograms(str(_shared.state_path()), run.run_id)
     st.plotly_chart(
         prediction_figure(histograms["prediction"], (ref_label, cur_label)), width="stretch", key="predictions"
     )
-    actuals = model.get("actuals_month")
+    actuals = model.actuals_month
     _metrics(
         f"Actual performance on {cur_label}" + (f" (purchases of {actuals})" if actuals else ""),
-        model.get("actual"),
+        model.actual,
         "Actual performance is not available yet: it appears once the month after the current month is in the logs.",
     )
 

@@ -6,11 +6,10 @@ from datetime import date
 
 import streamlit as st
 
-from mlwatch.ingest.access import resolve_allowed_logs
-from mlwatch.errors import MlwatchError
-from mlwatch.pipeline import run_monthly
-from mlwatch.present.report import failed_checks, labels_of
 from mlwatch.governance.signoff import gate_status
+from mlwatch.months import previous_month
+from mlwatch.present.report import failed_checks, labels_of
+from mlwatch.summary import RunSummary
 from pages import _shared
 
 GATE_STYLE = {
@@ -28,12 +27,6 @@ GATE_STYLE = {
 }
 
 
-def _previous(month: str, back: int) -> str:
-    year, mon = int(month[:4]), int(month[5:])
-    index = year * 12 + mon - 1 - back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def _start_run_form(expanded: bool) -> None:
     user = _shared.acting_user()
     if not (user and user.can("run")):
@@ -49,39 +42,21 @@ def _start_run_form(expanded: bool) -> None:
                 help=f"Allowed folders: {', '.join(config.logs.allowed_dirs())}",
             )
             left, right = st.columns(2)
-            reference = left.text_input("Reference month (YYYY-MM)", value=_previous(today, 3), key="start_reference")
-            current = right.text_input("Current month (YYYY-MM)", value=_previous(today, 1), key="start_current")
+            reference = left.text_input(
+                "Reference month (YYYY-MM)", value=previous_month(today, 3), key="start_reference"
+            )
+            current = right.text_input("Current month (YYYY-MM)", value=previous_month(today, 1), key="start_current")
             submitted = st.form_submit_button("Run the checks", type="primary")
         if submitted:
             _start_run(logs, reference.strip(), current.strip())
 
 
 def _start_run(logs: str, reference: str, current: str) -> None:
-    config = _shared.app_config()
-    with st.status("Running the monthly checks…", expanded=True) as status:
-        try:
-            path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
-            result = run_monthly(
-                path, reference, current, config, _shared.state_path(), progress=st.write, user=_shared.acting_user()
-            )
-        except MlwatchError as exc:
-            status.update(label="The run could not start", state="error")
-            st.error(f"{exc}")
-            return
-        except Exception as exc:  # a bug must not show a traceback to a marketer
-            status.update(label="The run failed", state="error")
-            st.error(
-                f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "
-                "check the logs with the CLI and report the problem."
-            )
-            return
-        status.update(label=f"Run stored: gate {result.gate.status}", state="complete")
-    _shared.select_run(result.run_id)
-    st.rerun()
+    _shared.start_run(logs, reference, current, _shared.app_config(), "Running the monthly checks…")
 
 
-def _gate_banner(run: dict) -> None:
-    color, title, text = GATE_STYLE[gate_status(_shared.state_path(), run["run_id"])]
+def _gate_banner(run: RunSummary) -> None:
+    color, title, text = GATE_STYLE[gate_status(_shared.state_path(), run.run_id)]
     ref_label, cur_label = labels_of(run)
     st.markdown(
         f"<div data-testid='gate-status' style='background:{color};color:white;padding:1.2rem 1.5rem;"
@@ -103,36 +78,36 @@ def render() -> None:
     if failures:
         st.subheader(f"{len(failures)} check(s) failed")
         for check in failures:
-            st.markdown(f"- **{_shared.check_label(check)}**: {check['message']}")
-    warnings = [c for c in run["checks"] if c["status"] == "warn"]
+            st.markdown(f"- **{_shared.check_label(check)}**: {check.message}")
+    warnings = run.warnings
     for check in warnings:
-        st.warning(f"**{_shared.check_label(check)}**: {check['message']}")
-    ingest = run["ingest"]
+        st.warning(f"**{_shared.check_label(check)}**: {check.message}")
+    ingest = run.ingest
     users, events, rejected, duplicates = st.columns(4)
-    volume = run["volume"]
+    volume = run.volume
     users.metric(
         "Users this month",
-        _shared.number(run["features"]["users"]),
-        help=f"{run['features']['reference_users']:,} in the reference month",
+        _shared.number(run.features.users),
+        help=f"{run.features.reference_users:,} in the reference month",
     )
     events.metric(
         "Events this month",
-        _shared.number(volume["current"]["events"]),
-        help=f"{volume['reference']['events']:,} in the reference month",
+        _shared.number(volume.current.events),
+        help=f"{volume.reference.events:,} in the reference month",
     )
     rejected.metric(
         "Rejected rows",
-        _shared.number(ingest["rows_rejected"]),
-        help=f"{_shared.pct(ingest['rows_rejected'] / max(1, ingest['rows_read']), 3)} of {ingest['rows_read']:,} rows read",
+        _shared.number(ingest.rows_rejected),
+        help=f"{_shared.pct(ingest.rows_rejected / max(1, ingest.rows_read), 3)} of {ingest.rows_read:,} rows read",
     )
-    duplicates.metric("Duplicate events", _shared.number(ingest["duplicates"]), help="re-sent events, counted once")
+    duplicates.metric("Duplicate events", _shared.number(ingest.duplicates), help="re-sent events, counted once")
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
-            [{"check": _shared.check_label(c), "status": c["status"], "message": c["message"]} for c in run["checks"]],
+            [{"check": _shared.check_label(c), "status": str(c.status), "message": c.message} for c in run.checks],
             hide_index=True,
             width="stretch",
         )
-    st.caption(f"Run `{run['run_id']}` · logs `{run['logs']}` · stored {run['created_at']}")
+    st.caption(f"Run `{run.run_id}` · logs `{run.logs}` · stored {run.created_at}")
     _start_run_form(expanded=False)
 
 

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlwatch.checks.rules import FAIL, WARN, CheckResult
+from mlwatch.summary import CheckResult, GateStatus, Status
 
-OPEN, CLOSED = "open", "closed"
+OPEN, CLOSED = GateStatus.OPEN, GateStatus.CLOSED
 
 
 @dataclass(frozen=True)
 class GateDecision:
     """Whether the month's list may be used, and the checks that decided it."""
 
-    status: str
+    status: GateStatus
     failed: tuple[CheckResult, ...]
     warnings: tuple[CheckResult, ...]
 
     @property
     def is_open(self) -> bool:
         """True when no check failed."""
-        return self.status == OPEN
+        return self.status == GateStatus.OPEN
 
 
 def evaluate_gate(checks: list[CheckResult] | tuple[CheckResult, ...]) -> GateDecision:
     """Open the gate when no check failed; otherwise close it and list the failures."""
-    failed = tuple(check for check in checks if check.status == FAIL)
-    warned = tuple(check for check in checks if check.status == WARN)
-    return GateDecision(CLOSED if failed else OPEN, failed, warned)
+    failed = tuple(check for check in checks if check.status == Status.FAIL)
+    warned = tuple(check for check in checks if check.status == Status.WARN)
+    return GateDecision(GateStatus.CLOSED if failed else GateStatus.OPEN, failed, warned)

@@ -6,43 +6,12 @@ the reference month's beside it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
 
-from mlwatch.monthly.features import FeatureStats
-from mlwatch.ingest.logs import IngestReport
-from mlwatch.monthly.vocabulary import VocabularyDiff
+from mlwatch.months import month_name
+from mlwatch.summary import CheckResult, FeatureStats, IngestReport, MonthVolume, Status, VocabularyDiff
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
-CHECK_NAMES = (
-    "rejected_rows",
-    "duplicates",
-    "volume",
-    "vocabulary",
-    "missing_rate",
-    "zero_rate",
-    "drift",
-    "prediction_drift",
-    "estimated_mae",
-)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check's outcome; ``value`` and ``reference`` are shares in 0..1 for rate checks."""
-
-    name: str
-    feature: str | None
-    status: str
-    value: float | None
-    reference: float | None
-    threshold: float | None
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the contract's check object."""
-        return asdict(self)
+PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 
 
 @dataclass(frozen=True)
@@ -55,7 +24,7 @@ class MonthLabels:
     @classmethod
     def of(cls, reference: str, current: str) -> MonthLabels:
         """Build the labels from two ``YYYY-MM`` months."""
-        return cls(_month_name(reference), _month_name(current))
+        return cls(month_name(reference), month_name(current))
 
 
 def check_rejected_rows(ingest: IngestReport, threshold: float) -> CheckResult:
@@ -93,27 +62,28 @@ def check_duplicates(
     return CheckResult("duplicates", None, status, rates["current"], rates["reference"], threshold, message)
 
 
-def check_volume(reference: dict[str, Any], current: dict[str, Any], ratio: float, labels: MonthLabels) -> CheckResult:
+def check_volume(reference: MonthVolume, current: MonthVolume, ratio: float, labels: MonthLabels) -> CheckResult:
     """Fail when events or users leave 1/ratio..ratio of the reference, or a day has no event."""
     problems = []
     for key, noun in (("events", "events"), ("users", "active users")):
-        factor = current[key] / reference[key] if reference[key] else float("inf")
+        now, before = getattr(current, key), getattr(reference, key)
+        factor = now / before if before else float("inf")
         if factor < 1 / ratio or factor > ratio:
             problems.append(
-                f"{current[key]:,} {noun} in {labels.current} vs {reference[key]:,} in {labels.reference}"
+                f"{now:,} {noun} in {labels.current} vs {before:,} in {labels.reference}"
                 f" ({factor:.2f}x, allowed {1 / ratio:.2f}x to {ratio:.2f}x)"
             )
-    empty = [day for day, count in current["daily"].items() if count == 0]
+    empty = [day for day, count in current.daily.items() if count == 0]
     if empty:
         problems.append(f"no events on {len(empty)} day(s) of {labels.current}: {_days_text(empty)}")
     status = FAIL if problems else PASS
     message = (
         _sentence("; ".join(problems))
         if problems
-        else f"{current['events']:,} events from {current['users']:,} users, every day has events"
-        f" ({labels.reference}: {reference['events']:,} events, {reference['users']:,} users)."
+        else f"{current.events:,} events from {current.users:,} users, every day has events"
+        f" ({labels.reference}: {reference.events:,} events, {reference.users:,} users)."
     )
-    return CheckResult("volume", None, status, float(current["events"]), float(reference["events"]), ratio, message)
+    return CheckResult("volume", None, status, float(current.events), float(reference.events), ratio, message)
 
 
 def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]], labels: MonthLabels) -> CheckResult:
@@ -141,15 +111,32 @@ def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]]
 
 
 def check_missing_rate(
-    feature: str, reference: FeatureStats, current: FeatureStats, threshold: float, labels: MonthLabels
+    feature: str,
+    reference: FeatureStats,
+    current: FeatureStats,
+    threshold: float,
+    labels: MonthLabels,
+    events: tuple[str, ...] = (),
 ) -> CheckResult:
-    """Fail when the share of users with no value rises by more than ``threshold``."""
+    """Fail when the share of users whose value is unknown rises by more than ``threshold``.
+
+    A count is unknown, not 0, where the feature's source delivered nothing: every user when
+    none of its ``events`` arrived in the month.
+    """
     change = current.missing_rate - reference.missing_rate
     status = FAIL if _exceeds(change, threshold) else PASS
-    message = (
-        f"{_title(feature)} is missing for {_pct(current.missing_rate)} of users this month"
-        f" ({labels.reference}: {_pct(reference.missing_rate)})."
-    )
+    if current.users and current.missing == current.users:
+        names = f" ({_names(list(events))})" if events else ""
+        message = (
+            f"{_title(feature)} is unknown for {_pct(1.0)} of users in {labels.current}: none of its events{names}"
+            f" arrived, so the zeros the model sees are not measurements ({labels.reference}:"
+            f" {_pct(reference.missing_rate)} unknown)."
+        )
+    else:
+        message = (
+            f"{_title(feature)} is unknown for {_pct(current.missing_rate)} of users this month"
+            f" ({labels.reference}: {_pct(reference.missing_rate)})."
+        )
     return CheckResult(
         "missing_rate", feature, status, current.missing_rate, reference.missing_rate, threshold, message
     )
@@ -233,8 +220,3 @@ def _names(names: list[str]) -> str:
 def _days_text(days: list[str]) -> str:
     shown = ", ".join(days[:5])
     return shown + (f" and {len(days) - 5} more" if len(days) > 5 else "")
-
-
-def _month_name(month: str) -> str:
-    year, mon = month.split("-")
-    return date(int(year), int(mon), 1).strftime("%B %Y")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlwatch.state import store
 from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
+from mlwatch.state import store
 
 ROLES = ("marketer", "approver", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlwatch.state import store
-from mlwatch.governance.auth import User, require
 from mlwatch.errors import ExportBlocked, InputError, MlwatchError
-from mlwatch.monthly.model import rank_prospects
+from mlwatch.governance.auth import User, require
 from mlwatch.governance.signoff import CLOSED, SIGNED_OFF, gate_status
+from mlwatch.ingest.files import input_fingerprint
+from mlwatch.state import store
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 DECILES = 10
@@ -44,6 +44,14 @@ def prospect_list(state: str | Path, run_id: str) -> pd.DataFrame:
     """Return the run's ranked prospects (``user_id``, ``predicted_purchases``, ``rank``), for preview."""
     features = store.read_features(state, run_id, "current")
     return rank_prospects(features["user_id"], features["prediction"].to_numpy())
+
+
+def rank_prospects(user_ids: pd.Series, predicted: np.ndarray) -> pd.DataFrame:
+    """Return the prospect list: ``user_id``, ``predicted_purchases``, ``rank`` (1 = best), best first."""
+    frame = pd.DataFrame({"user_id": user_ids.to_numpy(), "predicted_purchases": predicted})
+    frame = frame.sort_values(["predicted_purchases", "user_id"], ascending=[False, True], kind="stable")
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    return frame.reset_index(drop=True)
 
 
 def select_prospects(
@@ -224,8 +232,6 @@ def _check_gate(state: str | Path, run_id: str) -> None:
 
 
 def _check_inputs_unchanged(state: str | Path, run_id: str) -> None:
-    from mlwatch.pipeline import input_fingerprint
-
     run = store.get_run(state, run_id)
     try:
         now = input_fingerprint(run.logs, run.config)

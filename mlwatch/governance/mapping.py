@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlwatch.state import store
-from mlwatch.governance.auth import User, require
 from mlwatch.config import Config, load_config, save_features
 from mlwatch.errors import ConfigError
+from mlwatch.governance.auth import User, require
+from mlwatch.state import store
 
 
 def map_events(state: str | Path, config_path: str | Path, additions: dict[str, str], user: User | None) -> Config:

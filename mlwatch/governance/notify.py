@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlwatch.state import store
 from mlwatch.config import NotifyConfig
+from mlwatch.state import store
+from mlwatch.summary import GateStatus, RunSummary
 
 _LOG = logging.getLogger(__name__)
 BACKOFF_SECONDS = 0.5
@@ -34,34 +35,34 @@ class Delivery:
     error: str | None
 
 
-def closed_gate_message(summary: dict[str, Any]) -> dict[str, Any]:
+def closed_gate_message(summary: RunSummary) -> dict[str, Any]:
     """Build the Slack-compatible message of a run whose gate closed (``text`` plus structured fields)."""
-    failed = [c for c in summary["checks"] if c["status"] == "fail"]
-    names = ", ".join(f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in failed)
-    first = failed[0]["message"] if failed else ""
+    failed = summary.failed
+    names = ", ".join(c.label for c in failed)
+    first = failed[0].message if failed else ""
     text = (
-        f":no_entry: mlwatch: the gate is CLOSED for {summary['current_month']}"
-        f" (checked against {summary['reference_month']}): {len(failed)} check(s) failed ({names})."
+        f":no_entry: mlwatch: the gate is CLOSED for {summary.current_month}"
+        f" (checked against {summary.reference_month}): {len(failed)} check(s) failed ({names})."
         f" {first} Do not use this month's prospect list until it is fixed or signed off."
-        f" Run {summary['run_id']}."
+        f" Run {summary.run_id}."
     )
     return {
         "text": text,
-        "run_id": summary["run_id"],
-        "month": summary["current_month"],
-        "reference_month": summary["reference_month"],
-        "gate": summary["gate"],
-        "failed_checks": [{"name": c["name"], "feature": c["feature"], "message": c["message"]} for c in failed],
+        "run_id": summary.run_id,
+        "month": summary.current_month,
+        "reference_month": summary.reference_month,
+        "gate": str(summary.gate),
+        "failed_checks": [{"name": c.name, "feature": c.feature, "message": c.message} for c in failed],
     }
 
 
-def notify_closed(settings: NotifyConfig, summary: dict[str, Any], state: str | Path | None = None) -> list[Delivery]:
+def notify_closed(settings: NotifyConfig, summary: RunSummary, state: str | Path | None = None) -> list[Delivery]:
     """Send the closed-gate message of a run to every configured destination; never raises.
 
     Does nothing when the gate is open or no destination is configured. Each
     outcome is logged and, with ``state``, appended to the audit trail.
     """
-    if summary.get("gate") != "closed":
+    if summary.gate != GateStatus.CLOSED:
         return []
     message = closed_gate_message(summary)
     deliveries = []
@@ -70,7 +71,7 @@ def notify_closed(settings: NotifyConfig, summary: dict[str, Any], state: str | 
     if settings.file:
         deliveries.append(append_file(settings.file, message))
     for delivery in deliveries:
-        _record(state, summary["run_id"], delivery)
+        _record(state, summary.run_id, delivery)
     return deliveries
 
 

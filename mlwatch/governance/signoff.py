@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlwatch.state import store
-from mlwatch.governance.auth import User, require
 from mlwatch.config import AuthConfig
 from mlwatch.errors import SignoffError
+from mlwatch.governance.auth import User, require
+from mlwatch.state import store
 
 OPEN, CLOSED, SIGNED_OFF = "open", "closed", "signed_off"
 

@@ -1,8 +1,13 @@
-"""DuckDB sessions and the one helper that quotes identifiers coming from config."""
+"""DuckDB sessions, the one boundary that turns DuckDB failures into mlwatch errors, and SQL quoting."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 import duckdb
+
+from mlwatch.errors import InputError
 
 
 def connect(
@@ -50,3 +55,39 @@ def fetch_value(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] |
 def fetch_row(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> tuple[object, ...]:
     """Run a query and return its first row, fetching the whole result."""
     return tuple(con.execute(sql, params or []).fetchall()[0])
+
+
+@contextlib.contextmanager
+def engine_errors(subject: str, culprit: Callable[[], str | None] | None = None) -> Iterator[None]:
+    """Turn a DuckDB failure into a one-line InputError: the one place that does it.
+
+    Running out of memory or spill space names the [engine] keys to change. With ``culprit``
+    (reading the logs), another failure names the file found unreadable, else ``subject``.
+
+    Args:
+        subject: what was being processed (the logs path).
+        culprit: returns the file to blame for a read failure, or None when no file is at fault.
+    """
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(
+            f"{subject}: DuckDB ran out of memory or spill space ({_first_line(exc)}); raise [engine] "
+            "memory_limit or point [engine] temp_directory to a disk with more room",
+            path=subject,
+            key="engine.memory_limit",
+        ) from exc
+    except duckdb.Error as exc:
+        if culprit is None:
+            raise InputError(
+                f"{subject}: DuckDB failed ({_first_line(exc)}); nothing was stored", path=subject
+            ) from exc
+        where = culprit() or subject
+        raise InputError(
+            f"{where}: cannot read the logs ({_first_line(exc)}); check that the file is complete and not corrupted",
+            path=where,
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

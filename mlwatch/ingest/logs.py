@@ -9,24 +9,20 @@ alone would drop bad rows without a trace.
 from __future__ import annotations
 
 import csv
-import glob
 import gzip
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mlwatch.config import Columns
-from mlwatch.ingest.db import fetch_row, fetch_value, quote_ident, quote_literal, sql_list
 from mlwatch.errors import InputError
+from mlwatch.ingest.db import engine_errors, fetch_row, fetch_value, quote_ident, quote_literal, sql_list
+from mlwatch.ingest.files import find_log_files, format_of
+from mlwatch.summary import IngestReport, RejectedRow
 
-JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
-CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet",)
 REASONS = (
     "invalid_json",
     "invalid_csv",
@@ -42,69 +38,6 @@ EVENTS_SCHEMA = (
     "user_id VARCHAR, event VARCHAR, ts TIMESTAMP, event_id VARCHAR, file VARCHAR, line BIGINT, "
     "reason VARCHAR, raw VARCHAR"
 )
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """One quarantined row: where it came from, why, and its text."""
-
-    file: str
-    line: int | None
-    reason: str
-    text: str
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    """What reading the logs found: exact row, reject and duplicate counts."""
-
-    rows_read: int
-    rows_rejected: int
-    duplicates: int
-    rejected_by_reason: dict[str, int]
-    rows_by_file: dict[str, int]
-    rejected_by_file: dict[str, int]
-    duplicates_by_month: dict[str, int]
-    sample: tuple[RejectedRow, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the contract's ``ingest`` object plus the per-file detail."""
-        return {
-            "rows_read": self.rows_read,
-            "rows_rejected": self.rows_rejected,
-            "duplicates": self.duplicates,
-            "rejected_by_reason": dict(self.rejected_by_reason),
-            "rejected_by_file": dict(self.rejected_by_file),
-            "rows_by_file": dict(self.rows_by_file),
-            "duplicates_by_month": dict(self.duplicates_by_month),
-            "rejected_sample": [vars(row) for row in self.sample],
-        }
-
-
-def find_log_files(source: str | Path) -> list[Path]:
-    """Resolve a file, a directory (recursively) or a glob into the log files it names.
-
-    Raises:
-        InputError: nothing exists there, or nothing in a known format.
-    """
-    text = str(source)
-    path = Path(text)
-    if path.is_file():
-        if _format_of(path) is None:
-            raise InputError(
-                f"{path}: unknown log format; use .jsonl, .json, .ndjson, .csv (optionally .gz) or .parquet"
-            )
-        return [path]
-    if path.is_dir():
-        candidates = [p for p in sorted(path.rglob("*")) if p.is_file()]
-    elif glob.has_magic(text):
-        candidates = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if Path(p).is_file()]
-    else:
-        raise InputError(f"{path}: no such file or directory; pass --logs an existing file, directory or glob")
-    files = [p for p in candidates if _format_of(p) and not p.name.startswith(".")]
-    if not files:
-        raise InputError(f"{path}: no log files found (.jsonl, .json, .ndjson, .csv, optionally .gz, or .parquet)")
-    return files
 
 
 def read_events(
@@ -211,9 +144,9 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
 
 def _staging_parts(files: list[Path], columns: Columns) -> list[str]:
     """Return the staging queries to insert in order (their columns: see ``validated_sql``)."""
-    json_files = [str(p) for p in files if _format_of(p) == "json"]
-    csv_files = [p for p in files if _format_of(p) == "csv"]
-    parquet_files = [p for p in files if _format_of(p) == "parquet"]
+    json_files = [str(p) for p in files if format_of(p) == "json"]
+    csv_files = [p for p in files if format_of(p) == "csv"]
+    parquet_files = [p for p in files if format_of(p) == "parquet"]
     parts = [json_lines_sql(json_files, columns)] if json_files else []
     parts += _csv_parts(csv_files, columns)
     parts += _parquet_parts(parquet_files, columns)
@@ -392,7 +325,7 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
 
 def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> None:
     """JSON objects that never carry a required field mean the config names the wrong field."""
-    json_files = [str(p) for p in files if _format_of(p) == "json"]
+    json_files = [str(p) for p in files if format_of(p) == "json"]
     if not json_files:
         return
     objects, users, events, stamps = fetch_row(
@@ -439,22 +372,14 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
 
 
 def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
-    """Run the staging query; on a read failure, name the file that cannot be read.
+    """Run the staging query; a read failure names the file that cannot be read (``db.engine_errors``)."""
 
-    Running out of memory or spill space is not the file's fault: it propagates, and the pipeline
-    turns it into one line naming the [engine] settings (``pipeline._engine_errors``).
-    """
-    try:
+    def culprit() -> str:
+        found = _first_unreadable(files)
+        return str(found) if found else str(files[0].parent)
+
+    with engine_errors(str(files[0].parent), culprit):
         con.execute(sql)
-    except duckdb.OutOfMemoryException:
-        raise
-    except duckdb.Error as exc:
-        culprit = _first_unreadable(files)
-        where = str(culprit) if culprit else str(files[0].parent)
-        detail = str(exc).splitlines()[0]
-        raise InputError(
-            f"{where}: cannot read the logs ({detail}); check that the file is complete and not corrupted"
-        ) from exc
 
 
 def _first_unreadable(files: list[Path]) -> Path | None:
@@ -472,21 +397,6 @@ def _first_unreadable(files: list[Path]) -> Path | None:
 
 def _json_key(name: str) -> str:
     return '"' + name.replace('"', '\\"') + '"'
-
-
-def _format_of(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-        if name.endswith(PARQUET_SUFFIXES):
-            return None
-    if name.endswith(JSON_SUFFIXES):
-        return "json"
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    return None
 
 
 def _reasons_text(by_reason: dict[str, int]) -> str:

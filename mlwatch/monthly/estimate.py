@@ -28,7 +28,7 @@ minute, and the interval accounts for the sample's size.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
+
+from mlwatch.summary import MaeEstimate
 
 FOLDS = 5
 CALIBRATION_FOLDS = 3
@@ -49,27 +51,6 @@ SEED = 0
 FIT_ROWS = 30_000
 # Below this many rows one thread is faster: OpenMP's start-up and spinning dominate, worst on a busy machine.
 SINGLE_THREAD_ROWS = 200_000
-
-
-@dataclass(frozen=True)
-class MaeEstimate:
-    """The estimated MAE of a month's predictions and its interval.
-
-    ``reference_mae`` is the out-of-fold MAE on the reference month (what the
-    model achieves on unseen users of a healthy month).
-    """
-
-    estimated_mae: float
-    lower: float
-    upper: float
-    confidence: float
-    reference_mae: float
-    rows: int
-    fitted_on: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the estimate as plain data for the run summary."""
-        return {**asdict(self), "method": "direct loss estimation (out-of-fold errors, zeroed-feature copies)"}
 
 
 @dataclass(frozen=True)

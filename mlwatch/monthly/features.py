@@ -7,73 +7,14 @@ later steps work on the per-user table it returns.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date, datetime
-
 import duckdb
 import pandas as pd
 
 from mlwatch.ingest.db import quote_ident
-from mlwatch.errors import InputError
+from mlwatch.months import month_days, month_start, next_month
+from mlwatch.summary import FeatureStats, MonthVolume
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
-
-
-@dataclass(frozen=True)
-class FeatureStats:
-    """Exact per-feature figures over every user of a month (computed in DuckDB)."""
-
-    users: int
-    missing: int
-    zeros: int
-    mean: float | None
-    std: float | None
-    minimum: float | None
-    maximum: float | None
-    quantiles: dict[str, float | None]
-
-    @property
-    def missing_rate(self) -> float:
-        """Share of users with no value."""
-        return self.missing / self.users if self.users else 0.0
-
-    @property
-    def zero_rate(self) -> float:
-        """Share of users whose value is 0."""
-        return self.zeros / self.users if self.users else 0.0
-
-
-def parse_month(text: str) -> str:
-    """Validate a ``YYYY-MM`` month.
-
-    Raises:
-        InputError: the text is not a month.
-    """
-    if not _MONTH.match(text or ""):
-        raise InputError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2026-05")
-    return text
-
-
-def next_month(month: str) -> str:
-    """Return the month after ``month`` (``YYYY-MM``)."""
-    start = month_start(month)
-    year, mon = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-    return f"{year:04d}-{mon:02d}"
-
-
-def month_start(month: str) -> datetime:
-    """Return the first instant of ``month`` (UTC, naive)."""
-    year, mon = parse_month(month).split("-")
-    return datetime(int(year), int(mon), 1)
-
-
-def month_days(month: str) -> list[date]:
-    """Return every calendar day of ``month``."""
-    start = month_start(month).date()
-    end = month_start(next_month(month)).date()
-    return [date.fromordinal(day) for day in range(start.toordinal(), end.toordinal())]
 
 
 def build_features(
@@ -130,17 +71,27 @@ def _aggregation(
 
 
 def summarise_features(
-    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str], unknown: frozenset[str] = frozenset()
 ) -> dict[str, FeatureStats]:
-    """Compute exact missing and zero counts, moments and quantiles of each column in DuckDB."""
+    """Compute exact missing and zero counts, moments and quantiles of each column in DuckDB.
+
+    Args:
+        unknown: features whose source delivered nothing in the month (``silent_features``): every
+            user's count is unknown there, though the column holds the 0 the model sees.
+    """
     con.register("feature_frame", frame)
     try:
-        return {name: _stats(con, name) for name in names}
+        return {name: _stats(con, name, name in unknown) for name in names}
     finally:
         con.unregister("feature_frame")
 
 
-def _stats(con: duckdb.DuckDBPyConnection, name: str) -> FeatureStats:
+def silent_features(features: dict[str, tuple[str, ...]], counts: dict[str, int]) -> frozenset[str]:
+    """The features none of whose event names occur in a month's event ``counts``."""
+    return frozenset(name for name, events in features.items() if not any(counts.get(e, 0) for e in events))
+
+
+def _stats(con: duckdb.DuckDBPyConnection, name: str, unknown: bool) -> FeatureStats:
     col = quote_ident(name)
     quantiles = ", ".join(f"quantile_cont({col}, {q})" for q in QUANTILES)
     row = con.execute(
@@ -151,7 +102,7 @@ def _stats(con: duckdb.DuckDBPyConnection, name: str) -> FeatureStats:
     users, missing, zeros, mean, std, low, high, *qs = row
     return FeatureStats(
         users=int(users),
-        missing=int(missing),
+        missing=int(users) if unknown else int(missing),
         zeros=int(zeros),
         mean=_float(mean),
         std=_float(std),
@@ -161,7 +112,7 @@ def _stats(con: duckdb.DuckDBPyConnection, name: str) -> FeatureStats:
     )
 
 
-def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, object]:
+def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> MonthVolume:
     """Return the month's event and user totals and its events per calendar day (0 for empty days)."""
     start, end = month_start(month), month_start(next_month(month))
     events, users = con.execute(
@@ -174,7 +125,7 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, obje
         ).fetchall()
     )
     daily = {day.isoformat(): int(per_day.get(day, 0)) for day in month_days(month)}
-    return {"events": int(events), "users": int(users), "daily": daily}
+    return MonthVolume(int(events), int(users), daily)
 
 
 def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:

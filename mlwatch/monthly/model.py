@@ -41,6 +41,11 @@ def train_model(reference: pd.DataFrame, features: list[str]) -> TrainedModel:
     return TrainedModel(estimator, tuple(features), len(y_fit), evaluate_predictions(y_val, estimator.predict(x_val)))
 
 
+def describe_model(estimator: object) -> str:
+    """The estimator as scikit-learn prints it with its non-default parameters, on one line."""
+    return " ".join(repr(estimator).split())
+
+
 def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
     """Return the predicted next-month purchase count of each row."""
     return model.estimator.predict(frame[list(model.features)].to_numpy(dtype="float64"))
@@ -66,14 +71,6 @@ def evaluate_predictions(actual: np.ndarray, predicted: np.ndarray) -> dict[str,
         "mae": float(mean_absolute_error(actual, predicted)),
         "precision_top10": float(hits / k),
     }
-
-
-def rank_prospects(user_ids: pd.Series, predicted: np.ndarray) -> pd.DataFrame:
-    """Return the prospect list: ``user_id``, ``predicted_purchases``, ``rank`` (1 = best), best first."""
-    frame = pd.DataFrame({"user_id": user_ids.to_numpy(), "predicted_purchases": predicted})
-    frame = frame.sort_values(["predicted_purchases", "user_id"], ascending=[False, True], kind="stable")
-    frame["rank"] = np.arange(1, len(frame) + 1)
-    return frame.reset_index(drop=True)
 
 
 def _estimator() -> HistGradientBoostingRegressor:

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import duckdb
 
-from mlwatch.monthly.features import month_start, next_month
+from mlwatch.months import month_start, next_month
+from mlwatch.summary import VocabularyDiff
 
 # Below this similarity a new event name gets no suggested feature.
 _MIN_SIMILARITY = 0.5
-
-
-@dataclass(frozen=True)
-class VocabularyDiff:
-    """Event names with counts in both months and the differences between them."""
-
-    reference_counts: dict[str, int]
-    current_counts: dict[str, int]
-    new: tuple[str, ...]
-    missing: tuple[str, ...]
-    suggestions: dict[str, str | None]
-
-    def to_json(self) -> dict[str, object]:
-        """Return the contract's ``vocabulary`` object (``new``, ``missing``) with counts and suggestions."""
-        return {
-            "new": list(self.new),
-            "missing": list(self.missing),
-            "suggested_feature": dict(self.suggestions),
-            "reference_counts": dict(self.reference_counts),
-            "current_counts": dict(self.current_counts),
-        }
 
 
 def event_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:

@@ -1,90 +1,90 @@
-"""Tables the dashboard shows, shaped from a stored run's summary (no Streamlit here)."""
+"""Tables the dashboard shows, shaped from a stored run's typed summary (no Streamlit here)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-from mlwatch.checks.rules import MonthLabels
+from mlwatch.months import month_name
+from mlwatch.summary import CheckResult, RunSummary
 
 
-def labels_of(summary: dict[str, Any]) -> tuple[str, str]:
+def labels_of(summary: RunSummary) -> tuple[str, str]:
     """Return the reference and current months' names, e.g. ("March 2026", "May 2026")."""
-    labels = MonthLabels.of(summary["reference_month"], summary["current_month"])
-    return labels.reference, labels.current
+    return month_name(summary.reference_month), month_name(summary.current_month)
 
 
-def failed_checks(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def failed_checks(summary: RunSummary) -> list[CheckResult]:
     """Return the failed checks of a run, in their order."""
-    return [check for check in summary["checks"] if check["status"] == "fail"]
+    return list(summary.failed)
 
 
-def rate_table(summary: dict[str, Any], check: str) -> pd.DataFrame:
+def check_title(check: CheckResult) -> str:
+    """A check's short name for people, e.g. ``zero rate · login``."""
+    name = check.name.replace("_", " ")
+    return f"{name} · {check.feature}" if check.feature else name
+
+
+def rate_table(summary: RunSummary, check: str) -> pd.DataFrame:
     """Return the per-feature table of a rate check (``zero_rate`` or ``missing_rate``), in percent."""
     ref_label, cur_label = labels_of(summary)
-    rows = []
-    for result in summary["checks"]:
-        if result["name"] != check:
-            continue
-        rows.append(
-            {
-                "feature": result["feature"],
-                f"{ref_label} (%)": result["reference"] * 100,
-                f"{cur_label} (%)": result["value"] * 100,
-                "change (points)": (result["value"] - result["reference"]) * 100,
-                "allowed change (points)": result["threshold"] * 100,
-                "status": result["status"],
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def drift_table(summary: dict[str, Any]) -> pd.DataFrame:
-    """Return each feature's drift score against its threshold (predictions last)."""
     rows = [
         {
-            "feature": c["feature"] or "prediction",
-            "drift score": c["value"],
-            "threshold": c["threshold"],
-            "status": c["status"],
+            "feature": result.feature,
+            f"{ref_label} (%)": (result.reference or 0.0) * 100,
+            f"{cur_label} (%)": (result.value or 0.0) * 100,
+            "change (points)": ((result.value or 0.0) - (result.reference or 0.0)) * 100,
+            "allowed change (points)": (result.threshold or 0.0) * 100,
+            "status": str(result.status),
         }
-        for c in summary["checks"]
-        if c["name"] in ("drift", "prediction_drift")
+        for result in summary.checks_named(check)
     ]
     return pd.DataFrame(rows)
 
 
-def stats_table(summary: dict[str, Any], feature: str) -> pd.DataFrame:
+def drift_table(summary: RunSummary) -> pd.DataFrame:
+    """Return each feature's drift score against its threshold (predictions last)."""
+    rows = [
+        {
+            "feature": c.feature or "prediction",
+            "drift score": c.value,
+            "threshold": c.threshold,
+            "status": str(c.status),
+        }
+        for c in summary.checks
+        if c.name in ("drift", "prediction_drift")
+    ]
+    return pd.DataFrame(rows)
+
+
+def stats_table(summary: RunSummary, feature: str) -> pd.DataFrame:
     """Return the summary statistics of one feature for both months side by side."""
     ref_label, cur_label = labels_of(summary)
-    stats = summary["features"]["stats"]
     rows = {}
-    for month, label in (("reference", ref_label), ("current", cur_label)):
-        s = stats[month][feature]
+    for per, label in ((summary.features.reference, ref_label), (summary.features.current, cur_label)):
+        s = per[feature]
         rows[label] = {
-            "users": s["users"],
-            "mean": s["mean"],
-            "std": s["std"],
-            "min": s["minimum"],
-            **s["quantiles"],
-            "max": s["maximum"],
-            "zero rate (%)": s["zero_rate"] * 100,
-            "missing rate (%)": s["missing_rate"] * 100,
+            "users": s.users,
+            "mean": s.mean,
+            "std": s.std,
+            "min": s.minimum,
+            **s.quantiles,
+            "max": s.maximum,
+            "zero rate (%)": s.zero_rate * 100,
+            "missing rate (%)": s.missing_rate * 100,
         }
     return pd.DataFrame(rows)
 
 
-def vocabulary_table(summary: dict[str, Any]) -> pd.DataFrame:
+def vocabulary_table(summary: RunSummary) -> pd.DataFrame:
     """Return every event name of both months with its counts, mapped feature and status."""
-    vocab = summary["vocabulary"]
+    vocab = summary.vocabulary
     ref_label, cur_label = labels_of(summary)
-    mapping = {event: feature for feature, events in summary_features(summary).items() for event in events}
-    names = sorted(set(vocab["reference_counts"]) | set(vocab["current_counts"]))
+    mapping = {event: feature for feature, events in summary.feature_events().items() for event in events}
+    names = sorted(set(vocab.reference_counts) | set(vocab.current_counts))
     rows = []
     for name in names:
-        before, after = vocab["reference_counts"].get(name, 0), vocab["current_counts"].get(name, 0)
-        status = "new" if name in vocab["new"] else "vanished" if name in vocab["missing"] else "in both"
+        before, after = vocab.reference_counts.get(name, 0), vocab.current_counts.get(name, 0)
+        status = "new" if name in vocab.new else "vanished" if name in vocab.missing else "in both"
         rows.append(
             {
                 "event": name,
@@ -93,7 +93,7 @@ def vocabulary_table(summary: dict[str, Any]) -> pd.DataFrame:
                 f"{cur_label}": after,
                 "change (%)": (after - before) / before * 100 if before else None,
                 "status": status,
-                "suggested feature": vocab["suggested_feature"].get(name) or "",
+                "suggested feature": vocab.suggestions.get(name) or "",
             }
         )
     order = {"vanished": 0, "new": 1, "in both": 2}
@@ -102,16 +102,11 @@ def vocabulary_table(summary: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def summary_features(summary: dict[str, Any]) -> dict[str, list[str]]:
-    """Return the event-to-feature mapping the run used."""
-    return summary.get("config", {}).get("features", {})
-
-
-def rejected_tables(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def rejected_tables(summary: RunSummary) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return rejected rows by reason, by file (with rows read), and the quarantine sample."""
-    ingest = summary["ingest"]
+    ingest = summary.ingest
     by_reason = pd.DataFrame(
-        [{"reason": r.replace("_", " "), "rows": n} for r, n in ingest["rejected_by_reason"].items()],
+        [{"reason": r.replace("_", " "), "rows": n} for r, n in ingest.rejected_by_reason.items()],
         columns=["reason", "rows"],
     )
     by_file = pd.DataFrame(
@@ -119,27 +114,26 @@ def rejected_tables(summary: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame
             {
                 "file": f,
                 "rows read": n,
-                "rejected": ingest["rejected_by_file"].get(f, 0),
-                "rejected (%)": ingest["rejected_by_file"].get(f, 0) / n * 100 if n else 0.0,
+                "rejected": ingest.rejected_by_file.get(f, 0),
+                "rejected (%)": ingest.rejected_by_file.get(f, 0) / n * 100 if n else 0.0,
             }
-            for f, n in ingest["rows_by_file"].items()
+            for f, n in ingest.rows_by_file.items()
         ],
         columns=["file", "rows read", "rejected", "rejected (%)"],
     ).sort_values(["rejected", "file"], ascending=[False, True])
-    sample = pd.DataFrame(ingest["rejected_sample"], columns=["file", "line", "reason", "text"])
+    sample = pd.DataFrame([vars(row) for row in ingest.sample], columns=["file", "line", "reason", "text"])
     return by_reason, by_file, sample
 
 
-def drift_sample_text(summary: dict[str, Any]) -> str:
+def drift_sample_text(summary: RunSummary) -> str:
     """Say which users Evidently's drift scores were computed on (every user, or a seeded sample)."""
-    sample = summary.get("drift", {}).get("sample")
-    if not sample:
+    ref, cur = summary.drift.reference_sample, summary.drift.current_sample
+    if ref is None or cur is None:
         return "Drift scores: Evidently on every user of both months."
-    ref, cur = sample["reference"], sample["current"]
-    if ref["scored"] == ref["users"] and cur["scored"] == cur["users"]:
+    if ref.scored == ref.users and cur.scored == cur.users:
         return "Drift scores: Evidently on every user of both months; zero and missing rates are exact."
     return (
-        f"Drift scores: Evidently on a seeded uniform sample ({ref['scored']:,} of {ref['users']:,} users in the "
-        f"reference month, {cur['scored']:,} of {cur['users']:,} in the current month); zero and missing rates "
+        f"Drift scores: Evidently on a seeded uniform sample ({ref.scored:,} of {ref.users:,} users in the "
+        f"reference month, {cur.scored:,} of {cur.users:,} in the current month); zero and missing rates "
         "and the statistics below are exact, over every user."
     )

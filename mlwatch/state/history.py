@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from mlwatch.state import store
 from mlwatch.errors import StateError
+from mlwatch.state import store
 from mlwatch.state.performance import latest_performance
+from mlwatch.summary import RunSummary
+
+if TYPE_CHECKING:  # pandas loads only for the tables the dashboard draws, not for `history` in a terminal
+    import pandas as pd
 
 ACTUAL_METRICS = ("r2", "mae", "poisson_deviance", "precision_top10", "precision_top20", "lift_top10", "lift_top20")
 METRIC_COLUMNS = ("month", "run_id", "metric", "feature", "value", "reference", "threshold", "status", "lower", "upper")
@@ -111,11 +113,13 @@ def metric_frame(history: History) -> pd.DataFrame:
         for name in ACTUAL_METRICS:
             if run["actual"] and run["actual"].get(name) is not None:
                 rows.append({**base, "metric": f"actual_{name}", "feature": None, "value": run["actual"][name]})
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
     return frame
 
 
-def history_table(history: History, feature: str | None = None) -> pd.DataFrame:
+def history_table(history: History, feature: str | None = None) -> list[dict[str, Any]]:
     """A readable month-by-month table: gate, failed checks, volumes, and the key rates of ``feature`` (or all)."""
     rows = []
     for run in history.runs:
@@ -135,7 +139,7 @@ def history_table(history: History, feature: str | None = None) -> pd.DataFrame:
         row["actual MAE"] = run["actual"]["mae"] if run["actual"] else None
         row["actual R2"] = run["actual"]["r2"] if run["actual"] else None
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def campaign_table(history: History) -> pd.DataFrame:
@@ -156,6 +160,8 @@ def campaign_table(history: History) -> pd.DataFrame:
                     "interval high": effect["ci_high"],
                 }
             )
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -170,10 +176,9 @@ def state_version(state: str | Path) -> tuple[int, ...]:
 
 
 def _point(
-    record: store.RunRecord, summary: dict[str, Any], actual: dict[str, Any] | None, actuals_month: str | None
+    record: store.RunRecord, summary: RunSummary, actual: dict[str, Any] | None, actuals_month: str | None
 ) -> dict[str, Any]:
-    checks = summary["checks"]
-    volume = summary.get("volume", {})
+    reference = summary.volume.reference
     return {
         "run_id": record.run_id,
         "month": record.current_month,
@@ -182,14 +187,12 @@ def _point(
         "created_at": record.created_at,
         "events": record.events,
         "users": record.users,
-        "reference_events": volume.get("reference", {}).get("events"),
-        "reference_users": volume.get("reference", {}).get("users"),
+        "reference_events": reference.events,
+        "reference_users": reference.users,
         "rejected_share": record.rows_rejected / record.rows_read if record.rows_read else 0.0,
-        "failed": [
-            f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in checks if c["status"] == "fail"
-        ],
-        "checks": checks,
-        "estimate": summary.get("estimate"),
+        "failed": [c.label for c in summary.failed],
+        "checks": [c.to_json() for c in summary.checks],
+        "estimate": summary.estimate.to_json() if summary.estimate else None,
         "actual": actual,
         "actuals_month": actuals_month,
     }

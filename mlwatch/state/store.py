@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlwatch.checks.rules import CheckResult
 from mlwatch.errors import StateError
+from mlwatch.summary import CheckResult, RunSummary, Status
 
 SCHEMA_VERSION = 3
 DEFAULT_STATE = ".mlwatch"
@@ -191,7 +191,7 @@ def get_checks(state: str | Path, run_id: str) -> list[CheckResult]:
             " WHERE run_id = ? ORDER BY position",
             [run_id],
         ).fetchall()
-    return [CheckResult(*row) for row in rows]
+    return [CheckResult(name, feature, Status(status), *rest) for name, feature, status, *rest in rows]
 
 
 def read_audit(
@@ -272,17 +272,37 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def read_summary(state: str | Path, run_id: str) -> dict[str, Any]:
-    """Return the stored JSON summary of a run (what ``run --json`` printed).
+def read_summary(state: str | Path, run_id: str) -> RunSummary:
+    """Return the stored summary of a run (what ``run --json`` printed), typed.
 
     Raises:
-        StateError: the run's folder or summary is missing.
+        StateError: the run's folder or summary is missing or unreadable.
     """
     path = run_path(state, run_id) / "summary.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StateError(f"{path}: the run's summary cannot be read ({exc}); start the run again") from exc
+        return RunSummary.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StateError(
+            f"{path}: the run's summary cannot be read ({exc}); start the run again", path=str(path), run_id=run_id
+        ) from exc
+
+
+def read_report_html(state: str | Path, run_id: str) -> str:
+    """Return the Evidently report a run stored.
+
+    Raises:
+        StateError: the report is missing or unreadable (the message says how to make it again).
+    """
+    path = run_path(state, run_id) / "report.html"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StateError(
+            f"{path}: this run's Evidently report is missing ({exc.strerror or exc}); start the run again with the "
+            "same logs and months (Overview, or `python -m mlwatch run`) to make a new one",
+            path=str(path),
+            run_id=run_id,
+        ) from exc
 
 
 def read_features(state: str | Path, run_id: str, month: str) -> Any:

@@ -11,13 +11,13 @@ from mlwatch.checks.rules import (
     check_estimated_mae,
     check_missing_rate,
     check_rejected_rows,
-    check_volume,
     check_vocabulary,
+    check_volume,
     check_zero_rate,
 )
-from mlwatch.monthly.features import FeatureStats, month_days
-from mlwatch.ingest.logs import IngestReport
 from mlwatch.monthly.vocabulary import diff_vocabulary
+from mlwatch.months import month_days
+from mlwatch.summary import FeatureStats, IngestReport, MonthVolume
 
 LABELS = MonthLabels.of("2026-03", "2026-05")
 FEATURES = {"login": ("user_login",), "view": ("item_view", "page_view")}
@@ -47,9 +47,9 @@ def test_duplicates_fail_above_half_a_percent_of_the_current_month(dups: int, st
     assert result.value == pytest.approx(dups / 1000) and result.reference == 0
 
 
-def _activity(events: int, users: int, empty_days: int = 0) -> dict:
+def _activity(events: int, users: int, empty_days: int = 0) -> MonthVolume:
     days = [d.isoformat() for d in month_days("2026-05")]
-    return {"events": events, "users": users, "daily": {d: (0 if i < empty_days else 1) for i, d in enumerate(days)}}
+    return MonthVolume(events, users, {d: (0 if i < empty_days else 1) for i, d in enumerate(days)})
 
 
 @pytest.mark.parametrize(

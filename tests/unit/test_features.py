@@ -11,7 +11,8 @@ import sqlglot
 from mlwatch.config import Columns
 from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
-from mlwatch.monthly.features import _aggregation, build_features, month_activity, next_month, parse_month, summarise_features
+from mlwatch.monthly.features import _aggregation, build_features, month_activity, summarise_features
+from mlwatch.months import next_month, parse_month
 from mlwatch.ingest.logs import read_events
 from tests.conftest import write_jsonl
 
@@ -67,8 +68,8 @@ def test_summary_statistics_are_exact(tmp_path: Path) -> None:
 def test_month_activity_lists_every_day_including_empty_ones(tmp_path: Path) -> None:
     con = _events(tmp_path, [("a", "x", "2026-02-01"), ("b", "x", "2026-02-01"), ("a", "x", "2026-02-28")])
     activity = month_activity(con, "2026-02")
-    assert (activity["events"], activity["users"], len(activity["daily"])) == (3, 2, 28)
-    assert activity["daily"]["2026-02-01"] == 2 and activity["daily"]["2026-02-02"] == 0
+    assert (activity.events, activity.users, len(activity.daily)) == (3, 2, 28)
+    assert activity.daily["2026-02-01"] == 2 and activity.daily["2026-02-02"] == 0
 
 
 def test_aggregation_sql_transpiles_to_spark() -> None:

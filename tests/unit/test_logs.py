@@ -14,7 +14,8 @@ import pytest
 from mlwatch.config import Columns
 from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
-from mlwatch.ingest.logs import find_log_files, read_events
+from mlwatch.ingest.files import find_log_files
+from mlwatch.ingest.logs import read_events
 from tests.conftest import write_csv, write_jsonl
 
 

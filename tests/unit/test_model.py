@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlwatch.monthly.model import evaluate_predictions, predict, rank_prospects, train_model
+from mlwatch.governance.export import rank_prospects
+from mlwatch.monthly.model import evaluate_predictions, predict, train_model
 
 
 def _frame(seed: int, users: int = 2000) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, r2_score
 
-from mlwatch.state.performance import actual_metrics, campaign_effect
+from mlwatch.actuals import actual_metrics, campaign_effect
 
 # Ten users: what they bought the next month and what the list predicted.
 ACTUAL = np.array([0, 0, 1, 0, 3, 0, 2, 5, 0, 1], dtype=float)
