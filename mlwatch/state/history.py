@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlwatch.state import store
 from mlwatch.errors import StateError
+from mlwatch.state import store
 from mlwatch.state.performance import latest_performance
 
 ACTUAL_METRICS = ("r2", "mae", "poisson_deviance", "precision_top10", "precision_top20", "lift_top10", "lift_top20")
@@ -162,7 +162,7 @@ def campaign_table(history: History) -> pd.DataFrame:
 def state_version(state: str | Path) -> tuple[int, ...]:
     """A cheap stamp that changes whenever the state database is written (a cache key for the dashboard)."""
     stamp: list[int] = []
-    for name in ("mlwatch.ingest.db", "mlwatch.db-wal"):
+    for name in (store.DB_FILE, f"{store.DB_FILE}-wal"):
         path = Path(state) / name
         info = path.stat() if path.exists() else None
         stamp += [info.st_mtime_ns, info.st_size] if info else [0, 0]

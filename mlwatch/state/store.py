@@ -25,6 +25,7 @@ from mlwatch.errors import StateError
 
 SCHEMA_VERSION = 3
 DEFAULT_STATE = ".mlwatch"
+DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
 
 
@@ -64,7 +65,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
     root = Path(state)
     try:
         (root / "runs").mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(root / "mlwatch.ingest.db", timeout=30, isolation_level=None)
+        con = sqlite3.connect(root / DB_FILE, timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"{root}: cannot open the state directory ({exc}); check --state or MLWATCH_STATE") from exc
     try:
@@ -75,7 +76,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
         _migrate(con)
         yield con
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"{root / 'mlwatch.ingest.db'}: state database error ({exc})") from exc
+        raise StateError(f"{root / DB_FILE}: state database error ({exc})") from exc
     finally:
         con.close()
 

@@ -49,7 +49,7 @@ def test_with_an_account_login_is_required_and_works(app_env, tmp_path) -> None:
     assert any("**mia** · marketer" in m.value for m in at.sidebar.markdown)
     failures = store.read_audit(state, action="login_failed")
     assert [f["actor"] for f in failures] == ["mia", "nobody"]
-    assert PASSWORD not in (state / "mlwatch.ingest.db").read_bytes().decode("latin-1")
+    assert PASSWORD not in (state / "mlwatch.db").read_bytes().decode("latin-1")
 
 
 def test_an_idle_session_times_out(app_env, tmp_path) -> None:

@@ -34,9 +34,9 @@ def _run(capsys: pytest.CaptureFixture[str], logs: Path, state: Path, *extra: st
 
 
 def _stored_runs(state: Path) -> int:
-    if not (state / "mlwatch.ingest.db").exists():
+    if not (state / "mlwatch.db").exists():
         return 0
-    with sqlite3.connect(state / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(state / "mlwatch.db") as con:
         return con.execute("SELECT count(*) FROM runs").fetchone()[0]
 
 

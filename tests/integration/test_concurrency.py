@@ -100,7 +100,7 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
     assert sum(a["action"] == "signoff" for a in audit) == 2
     assert sum(a["action"] == "export" for a in audit) == 2 * EXPORTS
     assert [a["id"] for a in audit] == sorted(a["id"] for a in audit)
-    with sqlite3.connect(state / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(state / "mlwatch.db") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT count(*) FROM exports").fetchone()[0] == 2 * EXPORTS
     assert len(list(out.glob("*.csv"))) == 2 * EXPORTS

@@ -29,9 +29,9 @@ def test_accounts_survive_a_restart_and_store_no_password(tmp_path: Path) -> Non
     add_user(tmp_path, "ann", "approver", PASSWORD)
     assert has_accounts(tmp_path)  # a new connection, as after a restart
     assert authenticate(tmp_path, "ann", PASSWORD) == User("ann", "approver")
-    raw = (tmp_path / "mlwatch.ingest.db").read_bytes()
+    raw = (tmp_path / "mlwatch.db").read_bytes()
     assert PASSWORD.encode() not in raw
-    with sqlite3.connect(tmp_path / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         salt, digest = con.execute("SELECT salt, password_hash FROM users").fetchone()
     assert len(salt) == 16 and len(digest) == 32
     assert list_users(tmp_path)[0]["name"] == "ann" and "password_hash" not in list_users(tmp_path)[0]

@@ -41,7 +41,7 @@ def test_saved_run_is_listed_with_its_checks_and_artifacts(tmp_path: Path) -> No
     assert [r.run_id for r in store.list_runs(tmp_path)] == ["2026-05-x"]
     assert store.get_checks(tmp_path, "2026-05-x") == CHECKS
     assert store.get_run(tmp_path, "2026-05-x").config == {"features": {}}
-    with sqlite3.connect(tmp_path / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [a["action"] for a in store.read_audit(tmp_path)] == ["run"]
 
@@ -66,7 +66,7 @@ def test_a_failed_database_write_removes_the_artifacts(tmp_path: Path) -> None:
 
 def test_runs_are_immutable_and_the_audit_trail_append_only(tmp_path: Path) -> None:
     store.save_run(tmp_path, _record(), CHECKS, lambda d: None)
-    with sqlite3.connect(tmp_path / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         with pytest.raises(sqlite3.IntegrityError, match="immutable"):
             con.execute("UPDATE runs SET gate = 'open'")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -82,7 +82,7 @@ def test_unknown_run_and_unusable_state_are_clear_errors(tmp_path: Path) -> None
 
 
 def test_a_version_1_state_is_upgraded_in_place(tmp_path: Path) -> None:
-    with sqlite3.connect(tmp_path / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         con.execute(
             "CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, reference_month TEXT NOT NULL,"
             " current_month TEXT NOT NULL, logs TEXT NOT NULL, gate TEXT NOT NULL, fingerprint TEXT NOT NULL,"
@@ -96,7 +96,7 @@ def test_a_version_1_state_is_upgraded_in_place(tmp_path: Path) -> None:
     con.close()
     assert [r.run_id for r in store.list_runs(tmp_path)] == ["old"]
     assert store.get_run(tmp_path, "old").inputs_fingerprint == ""
-    with sqlite3.connect(tmp_path / "mlwatch.ingest.db") as con:
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
         tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"users", "signoffs", "revocations", "exports", "audit"} <= tables
