@@ -11,16 +11,18 @@ import csv
 import getpass
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from mlwatch.governance import auth
-from mlwatch.state import store
+from mlwatch.checks.rules import check_label
 from mlwatch.config import Config, load_config
 from mlwatch.errors import ExportBlocked, MlwatchError
+from mlwatch.governance import auth
 from mlwatch.pipeline import RunResult, run_monthly
+from mlwatch.state import store
 
 EXIT_OPEN, EXIT_CLOSED, EXIT_ERROR = 0, 1, 2
 _SYMBOL = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
@@ -93,7 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
     signoff.add_argument("--run", required=True, metavar="RUN_ID")
     signoff.add_argument("--by", required=True, metavar="NAME", help="the approver's account name")
-    signoff.add_argument("--reason", required=True, help="at least a sentence naming the failed checks accepted")
+    signoff.add_argument("--reason", required=True, help="at least a sentence saying why the failures are acceptable")
+    accept = signoff.add_mutually_exclusive_group()
+    accept.add_argument(
+        "--accept",
+        action="append",
+        metavar="CHECK",
+        help="a failed check to accept, labelled as `run` prints it, e.g. zero_rate[login] (repeat for each)",
+    )
+    accept.add_argument("--accept-all-failed", action="store_true", help="accept every failed check of the run")
     _add_common(signoff)
     signoff.set_defaults(handler=_signoff)
 
@@ -202,7 +212,7 @@ def _backfill(args: argparse.Namespace) -> int:
                             "reference_month": r.summary["reference_month"],
                             "current_month": r.summary["current_month"],
                             "gate": r.gate.status,
-                            "failed": [c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed],
+                            "failed": [check_label(c.name, c.feature) for c in r.gate.failed],
                         }
                         for r in done.results
                     ],
@@ -215,7 +225,7 @@ def _backfill(args: argparse.Namespace) -> int:
         )
     else:
         for r in done.results:
-            failed = ", ".join(c.name + (f"[{c.feature}]" if c.feature else "") for c in r.gate.failed)
+            failed = ", ".join(check_label(c.name, c.feature) for c in r.gate.failed)
             print(
                 f"{r.summary['current_month']} vs {r.summary['reference_month']}: gate {r.gate.status:<6} {r.run_id}"
                 + (f"  failed: {failed}" if failed else "")
@@ -250,7 +260,7 @@ def _history(args: argparse.Namespace) -> int:
 
 def _format_table(table: Any) -> str:
     def cell(column: str, value: Any) -> str:
-        if value is None or (isinstance(value, float) and value != value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
         if column.startswith(("zero_rate", "missing_rate")):
             return f"{value * 100:.1f}%"
@@ -269,8 +279,8 @@ def _format_table(table: Any) -> str:
 
 
 def _actuals(args: argparse.Namespace) -> int:
-    from mlwatch.state.performance import update_actuals
     from mlwatch.pipeline import load_logs
+    from mlwatch.state.performance import update_actuals
 
     config = load_config(args.config)
     state = store.state_dir(args.state)
@@ -303,7 +313,7 @@ def _summary_text(result: RunResult) -> str:
         "",
     ]
     for check in result.checks:
-        label = f"{check.name}{'[' + check.feature + ']' if check.feature else ''}"
+        label = check_label(check.name, check.feature)
         lines.append(f"  {_SYMBOL[check.status]}  {label:<24} {check.message}")
     vocab = s["vocabulary"]
     if vocab["new"] or vocab["missing"]:
@@ -314,8 +324,10 @@ def _summary_text(result: RunResult) -> str:
         ]
     lines += [
         "",
-        f"Rows read {ingest['rows_read']:,} · rejected {ingest['rows_rejected']:,} · "
-        f"duplicates {ingest['duplicates']:,} · users this month {s['features']['users']:,}",
+        (
+            f"Rows read {ingest['rows_read']:,} · rejected {ingest['rows_rejected']:,} · "
+            f"duplicates {ingest['duplicates']:,} · users this month {s['features']['users']:,}"
+        ),
         f"Stored in {result.path}",
     ]
     return "\n".join(lines)
@@ -360,11 +372,21 @@ def _shell_user() -> str:
 
 
 def _signoff(args: argparse.Namespace) -> int:
-    from mlwatch.governance.signoff import sign_off
+    from mlwatch.governance.signoff import failed_labels, sign_off
 
     state = store.state_dir(args.state)
     rules = load_config(args.config).auth
-    signed = sign_off(state, args.run, _cli_user(state, args.by, "approver"), args.reason, rules, via="cli")
+    user = _cli_user(state, args.by, "approver")
+    accepted = args.accept or []
+    if args.accept_all_failed or not args.accept:
+        failed = failed_labels(state, args.run) if store.get_run(state, args.run).gate != "open" else ()
+        if failed and not args.accept_all_failed:
+            raise MlwatchError(
+                f"run {args.run}: accept each failed check with --accept CHECK or all with --accept-all-failed;"
+                f" failed: {', '.join(failed)}"
+            )
+        accepted = list(failed)
+    signed = sign_off(state, args.run, user, args.reason, rules, accepted=accepted, via="cli")
     print(f"Run {args.run} signed off by {signed.approver}; accepted: {', '.join(signed.accepted)}")
     return EXIT_OPEN
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mlwatch.checks.rules import check_label
+from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
-from mlwatch.errors import MlwatchError
 from mlwatch.governance.export import build_export, export_filename, prospect_list, record_export
 from mlwatch.present.report import failed_checks
 from pages import _shared
@@ -73,16 +74,23 @@ def _signoff_form(state: str, run: dict) -> None:
         )
         return
     with st.form("signoff"):
+        st.markdown("**Accept each failed check**: tick every one; the list is released only if all are accepted.")
+        accepted = []
+        for check in failed_checks(run):
+            label = check_label(check["name"], check["feature"])
+            if st.checkbox(f"**{_shared.check_label(check)}** `{label}`", key=f"accept_{label}", help=check["message"]):
+                accepted.append(label)
         reason = st.text_area(
-            "Reason for accepting the failed checks (name each one)",
+            "Why are these failures acceptable this month?",
             key="signoff_reason",
-            placeholder="e.g. The login event was renamed upstream; we accept vocabulary and zero_rate "
-            "because login is not used by this month's campaign.",
+            placeholder="e.g. The login event was renamed upstream; login is not used by this month's campaign.",
         )
         submitted = st.form_submit_button("Sign off this run", type="primary")
     if submitted:
         try:
-            so.sign_off(state, run["run_id"], user, reason, _shared.app_config().auth, via="dashboard")
+            so.sign_off(
+                state, run["run_id"], user, reason, _shared.app_config().auth, accepted=accepted, via="dashboard"
+            )
         except MlwatchError as exc:
             st.error(str(exc))
             return

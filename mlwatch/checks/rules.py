@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from mlwatch.monthly.features import FeatureStats
 from mlwatch.ingest.logs import IngestReport
+from mlwatch.monthly.features import FeatureStats
 from mlwatch.monthly.vocabulary import VocabularyDiff
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -43,6 +43,11 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         """Return the contract's check object."""
         return asdict(self)
+
+
+def check_label(name: str, feature: str | None) -> str:
+    """A check's exact label, as ``run`` prints it and a sign-off accepts it: ``zero_rate[login]`` or ``vocabulary``."""
+    return f"{name}[{feature}]" if feature else name
 
 
 @dataclass(frozen=True)

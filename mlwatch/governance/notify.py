@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlwatch.state import store
+from mlwatch.checks.rules import check_label
 from mlwatch.config import NotifyConfig
+from mlwatch.state import store
 
 _LOG = logging.getLogger(__name__)
 BACKOFF_SECONDS = 0.5
@@ -37,7 +38,7 @@ class Delivery:
 def closed_gate_message(summary: dict[str, Any]) -> dict[str, Any]:
     """Build the Slack-compatible message of a run whose gate closed (``text`` plus structured fields)."""
     failed = [c for c in summary["checks"] if c["status"] == "fail"]
-    names = ", ".join(f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in failed)
+    names = ", ".join(check_label(c["name"], c["feature"]) for c in failed)
     first = failed[0]["message"] if failed else ""
     text = (
         f":no_entry: mlwatch: the gate is CLOSED for {summary['current_month']}"
@@ -83,7 +84,7 @@ def post_webhook(url: str, message: dict[str, Any], retries: int = 3, timeout: f
             url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "mlwatch"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL from config)
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # the URL comes from the config
                 response.read()
             return Delivery(_redact(url), True, attempt, None)
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:

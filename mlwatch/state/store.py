@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlwatch.checks.rules import CheckResult
+from mlwatch.checks.rules import CheckResult, check_label
 from mlwatch.errors import StateError
 
 SCHEMA_VERSION = 3
@@ -135,7 +135,7 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
                 for i, c in enumerate(checks)
             ],
         )
-        failed = [f"{c.name}:{c.feature}" if c.feature else c.name for c in checks if c.status == "fail"]
+        failed = [check_label(c.name, c.feature) for c in checks if c.status == "fail"]
         append_audit(
             con,
             record.started_by,
