@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlwatch.checks.rules import check_label
 from mlwatch.errors import StateError
 from mlwatch.state import store
 from mlwatch.state.performance import latest_performance
@@ -185,9 +186,7 @@ def _point(
         "reference_events": volume.get("reference", {}).get("events"),
         "reference_users": volume.get("reference", {}).get("users"),
         "rejected_share": record.rows_rejected / record.rows_read if record.rows_read else 0.0,
-        "failed": [
-            f"{c['name']}[{c['feature']}]" if c["feature"] else c["name"] for c in checks if c["status"] == "fail"
-        ],
+        "failed": [check_label(c["name"], c["feature"]) for c in checks if c["status"] == "fail"],
         "checks": checks,
         "estimate": summary.get("estimate"),
         "actual": actual,
