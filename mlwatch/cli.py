@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="print the audit trail")
     audit.add_argument("--run", metavar="RUN_ID")
-    audit.add_argument("--action", help="run, signoff, revoke, mapping, export, login_failed, user_add, ...")
+    audit.add_argument("--action", choices=store.AUDIT_ACTIONS, help="only this action")
     audit.add_argument("--format", choices=("text", "csv", "json"), default="text")
     _add_common(audit, config=False)
     audit.set_defaults(handler=_audit)

@@ -27,6 +27,19 @@ SCHEMA_VERSION = 3
 DEFAULT_STATE = ".mlwatch"
 DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+# Every action the audit trail records; append_audit refuses any other, and the Audit page filters by these.
+AUDIT_ACTIONS = (
+    "run",
+    "signoff",
+    "revoke",
+    "mapping",
+    "export",
+    "actuals",
+    "notify",
+    "login_failed",
+    "user_add",
+    "user_disable",
+)
 
 
 @dataclass(frozen=True)
@@ -157,7 +170,13 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
 
 
 def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str | None, detail: dict[str, Any]) -> None:
-    """Append one row to the audit trail (inside the caller's transaction)."""
+    """Append one row to the audit trail (inside the caller's transaction).
+
+    Raises:
+        StateError: ``action`` is not one of ``AUDIT_ACTIONS``.
+    """
+    if action not in AUDIT_ACTIONS:
+        raise StateError(f"audit action {action!r} is not declared; add it to store.AUDIT_ACTIONS")
     con.execute(
         "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
         [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
