@@ -23,7 +23,7 @@ from typing import Any
 from mlwatch.checks.rules import CheckResult, check_label
 from mlwatch.errors import StateError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_STATE = ".mlwatch"
 DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
@@ -269,6 +269,7 @@ def _migrate(con: sqlite3.Connection) -> None:
         if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
             con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
         # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
+        # 3 -> 4: triggers that refuse deleting runs and updating or deleting checks, created below.
         for statement in _statements(_SCHEMA):
             con.execute(statement)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
