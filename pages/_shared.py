@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlwatch.state import store
-from mlwatch.governance.auth import ROLES, User
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
+from mlwatch.governance.auth import ROLES, User
+from mlwatch.governance.export import prospect_list
 from mlwatch.monthly.histograms import run_histograms
+from mlwatch.state import store
 from pages import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
@@ -78,6 +79,12 @@ def summary(state: str, run_id: str) -> dict[str, Any]:
 def features(state: str, run_id: str, month: str) -> pd.DataFrame:
     """A run's per-user feature table (``reference`` or ``current``)."""
     return store.read_features(state, run_id, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def prospects(state: str, run_id: str) -> pd.DataFrame:
+    """A run's ranked prospect list (``user_id``, ``predicted_purchases``, ``rank``); runs are immutable."""
+    return prospect_list(state, run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -205,7 +212,7 @@ def pct(share: float | None, digits: int = 1) -> str:
     return "n/a" if share is None else f"{share * 100:.{digits}f}%"
 
 
-def number(value: float | int | None) -> str:
+def number(value: float | None) -> str:
     """Format a count with thousands separators."""
     return "n/a" if value is None else f"{value:,.0f}"
 

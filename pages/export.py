@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mlwatch.checks.rules import check_label
 from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
-from mlwatch.governance.export import build_export, export_filename, prospect_list, record_export
+from mlwatch.governance.export import build_export, export_filename, record_export
 from mlwatch.present.report import failed_checks
 from pages import _shared
+
+PREPARED_KEY = "export_prepared"  # a signed-off run's checked file: written only by _prepared
 
 
 def _record(state: str, run_id: str, frame, data: bytes, name: str, holdout: float, seed: int) -> None:
     record_export(state, run_id, _shared.acting_user(), frame, data, name, holdout, seed, via="dashboard")
 
 
-def _download(state: str, run: dict) -> None:
+def _download(state: str, run: dict, signoff: so.Signoff | None) -> None:
     st.subheader("Download")
     left, middle, right = st.columns(3)
     share = left.slider(
@@ -41,13 +44,14 @@ def _download(state: str, run: dict) -> None:
         help="the same seed always gives the same groups; it goes into the audit trail",
     )
     bom = st.checkbox("For Excel (UTF-8 with BOM)", key="export_bom")
-    try:
-        frame, data = build_export(
-            state, run["run_id"], _shared.acting_user(), top_share=share, holdout=holdout, seed=int(seed), bom=bom
-        )
-    except MlwatchError as exc:
-        st.error(str(exc))
+    choice = {"top_share": share, "holdout": holdout, "seed": int(seed), "bom": bom}
+    if signoff is None:
+        prepared = _build(state, run["run_id"], choice)
+    else:
+        prepared = _prepared(state, run["run_id"], signoff, choice)
+    if prepared is None:
         return
+    frame, data = prepared
     control = int((frame["group"] == "control").sum())
     name = export_filename(_shared.run_record(run["run_id"]))
     st.download_button(
@@ -61,6 +65,36 @@ def _download(state: str, run: dict) -> None:
         on_click=_record,
         args=(state, run["run_id"], frame, data, name, holdout, int(seed)),
     )
+
+
+def _build(state: str, run_id: str, choice: dict) -> tuple[pd.DataFrame, bytes] | None:
+    """The selected list and its CSV, from the cached ranking, after the role and gate checks."""
+    try:
+        return build_export(state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **choice)
+    except MlwatchError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _prepared(state: str, run_id: str, signoff: so.Signoff, choice: dict) -> tuple[pd.DataFrame, bytes] | None:
+    """A signed-off run's file, built when asked for: only then are its logs checked against the sign-off."""
+    key = (run_id, signoff.id, tuple(sorted(choice.items())))
+    if st.button(
+        "Prepare the file",
+        key="prepare_export",
+        icon=":material/fact_check:",
+        help="checks that the run's logs are unchanged since the sign-off, then builds the file",
+    ):
+        st.session_state.pop(PREPARED_KEY, None)
+        built = _build(state, run_id, choice)
+        if built is None:
+            return None
+        st.session_state[PREPARED_KEY] = (key, built)
+    prepared = st.session_state.get(PREPARED_KEY)
+    if prepared is None or prepared[0] != key:
+        st.caption("The file is built once you ask for it, after checking that the logs did not change.")
+        return None
+    return prepared[1]
 
 
 def _signoff_form(state: str, run: dict) -> None:
@@ -97,10 +131,10 @@ def _signoff_form(state: str, run: dict) -> None:
         st.rerun()
 
 
-def _signed_off(state: str, run: dict) -> None:
+def _signed_off(state: str, run: dict) -> so.Signoff | None:
     active = so.active_signoff(state, run["run_id"])
     if active is None:
-        return
+        return None
     st.success(f"Signed off by **{active.approver}** on {active.at[:16].replace('T', ' ')} UTC: {active.reason}")
     user = _shared.acting_user()
     if user and user.can("revoke"):
@@ -111,8 +145,9 @@ def _signed_off(state: str, run: dict) -> None:
                     so.revoke(state, run["run_id"], user, reason, via="dashboard")
                 except MlwatchError as exc:
                     st.error(str(exc))
-                    return
+                    return active
                 st.rerun()
+    return active
 
 
 def render() -> None:
@@ -120,7 +155,7 @@ def render() -> None:
     if run is None:
         return
     state = str(_shared.state_path())
-    prospects = prospect_list(state, run["run_id"])
+    prospects = _shared.prospects(state, run["run_id"])
     st.subheader(f"Prospect list: {len(prospects):,} users ranked by predicted purchases")
     st.dataframe(
         prospects.head(50),
@@ -136,9 +171,10 @@ def render() -> None:
             st.markdown(f"- **{_shared.check_label(check)}**: {check['message']}")
         _signoff_form(state, run)
         return
-    if status == so.SIGNED_OFF:
-        _signed_off(state, run)
-    _download(state, run)
+    signoff = _signed_off(state, run) if status == so.SIGNED_OFF else None
+    if status == so.SIGNED_OFF and signoff is None:
+        return
+    _download(state, run, signoff)
 
 
 _shared.guard_page()

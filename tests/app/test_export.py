@@ -43,6 +43,7 @@ def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, 
     assert not at.exception
     assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
     assert "Signed off by **demo-approver**" in at.success[0].value
+    at.button(key="prepare_export").click().run()  # a signed-off run's logs are checked when the file is asked for
     assert len(at.get("download_button")) == 1
 
 
