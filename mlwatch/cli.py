@@ -11,6 +11,7 @@ import csv
 import getpass
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -96,7 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
     signoff.add_argument("--run", required=True, metavar="RUN_ID")
     signoff.add_argument("--by", required=True, metavar="NAME", help="the approver's account name")
-    signoff.add_argument("--reason", required=True, help="at least a sentence naming the failed checks accepted")
+    signoff.add_argument("--reason", required=True, help="at least a sentence saying why the failures are acceptable")
+    accept = signoff.add_mutually_exclusive_group()
+    accept.add_argument(
+        "--accept",
+        action="append",
+        metavar="CHECK",
+        help="a failed check to accept, labelled as `run` prints it, e.g. zero_rate[login] (repeat for each)",
+    )
+    accept.add_argument("--accept-all-failed", action="store_true", help="accept every failed check of the run")
     _add_common(signoff)
     signoff.set_defaults(handler=_signoff)
 
@@ -122,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="print the audit trail")
     audit.add_argument("--run", metavar="RUN_ID")
-    audit.add_argument("--action", help="run, signoff, revoke, mapping, export, login_failed, user_add, ...")
+    audit.add_argument("--action", choices=store.AUDIT_ACTIONS, help="only this action")
     audit.add_argument("--format", choices=("text", "csv", "json"), default="text")
     _add_common(audit, config=False)
     audit.set_defaults(handler=_audit)
@@ -255,7 +264,7 @@ def _history(args: argparse.Namespace) -> int:
 
 def _format_table(rows: list[dict[str, Any]]) -> str:
     def cell(column: str, value: Any) -> str:
-        if value is None or (isinstance(value, float) and value != value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
         if column.startswith(("zero_rate", "missing_rate")):
             return f"{value * 100:.1f}%"
@@ -274,8 +283,8 @@ def _format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _actuals(args: argparse.Namespace) -> int:
-    from mlwatch.pipeline import load_logs
     from mlwatch.actuals import update_actuals
+    from mlwatch.pipeline import load_logs
 
     config = load_config(args.config)
     state = store.state_dir(args.state)
@@ -364,11 +373,21 @@ def _shell_user() -> str:
 
 
 def _signoff(args: argparse.Namespace) -> int:
-    from mlwatch.governance.signoff import sign_off
+    from mlwatch.governance.signoff import failed_labels, sign_off
 
     state = store.state_dir(args.state)
     rules = load_config(args.config).auth
-    signed = sign_off(state, args.run, _cli_user(state, args.by, "approver"), args.reason, rules, via="cli")
+    user = _cli_user(state, args.by, "approver")
+    accepted = args.accept or []
+    if args.accept_all_failed or not args.accept:
+        failed = failed_labels(state, args.run) if store.get_run(state, args.run).gate != "open" else ()
+        if failed and not args.accept_all_failed:
+            raise MlwatchError(
+                f"run {args.run}: accept each failed check with --accept CHECK or all with --accept-all-failed;"
+                f" failed: {', '.join(failed)}"
+            )
+        accepted = list(failed)
+    signed = sign_off(state, args.run, user, args.reason, rules, accepted=accepted, via="cli")
     print(f"Run {args.run} signed off by {signed.approver}; accepted: {', '.join(signed.accepted)}")
     return EXIT_OPEN
 

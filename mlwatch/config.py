@@ -1,6 +1,6 @@
 """Typed configuration: ``mlwatch.toml`` read once, validated, passed explicitly.
 
-Every key of DESIGN.md is accepted; an unknown key or a wrong type is a
+Every key of docs/ARCHITECTURE.md and the README is accepted; an unknown key or a wrong type is a
 ConfigError that names the file and the key.
 """
 
@@ -39,7 +39,7 @@ class Columns:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Check thresholds; DESIGN.md gives the defaults."""
+    """Check thresholds; the defaults are the contract's (docs/ARCHITECTURE.md)."""
 
     rejected_rows: float = 0.01
     duplicates: float = 0.005

@@ -15,6 +15,7 @@ import streamlit as st
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
 from mlwatch.governance.auth import ROLES, User
+from mlwatch.governance.export import prospect_list
 from mlwatch.ingest.access import resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.present.report import check_title
@@ -81,6 +82,12 @@ def summary(state: str, run_id: str) -> RunSummary:
 def features(state: str, run_id: str, month: str) -> pd.DataFrame:
     """A run's per-user feature table (``reference`` or ``current``)."""
     return store.read_features(state, run_id, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def prospects(state: str, run_id: str) -> pd.DataFrame:
+    """A run's ranked prospect list (``user_id``, ``predicted_purchases``, ``rank``); runs are immutable."""
+    return prospect_list(state, run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -245,7 +252,7 @@ def pct(share: float | None, digits: int = 1) -> str:
     return "n/a" if share is None else f"{share * 100:.{digits}f}%"
 
 
-def number(value: float | int | None) -> str:
+def number(value: float | None) -> str:
     """Format a count with thousands separators."""
     return "n/a" if value is None else f"{value:,.0f}"
 

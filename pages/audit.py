@@ -1,4 +1,4 @@
-"""Audit: every run, sign-off, revocation, mapping change, export and failed login, read-only."""
+"""Audit: every run, sign-off, revocation, mapping, export, measurement, notification and account event, read-only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mlwatch.governance.export import to_csv
 from mlwatch.state import store
 from pages import _shared
 
-ACTIONS = ("", "run", "signoff", "revoke", "mapping", "export", "login_failed", "user_add", "user_disable")
+ACTIONS = ("", *store.AUDIT_ACTIONS)  # "" shows every action
 
 
 def render() -> None:

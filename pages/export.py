@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
-from mlwatch.governance.export import build_export, export_filename, prospect_list, record_export
+from mlwatch.governance.export import build_export, export_filename, record_export
 from mlwatch.present.report import failed_checks
 from mlwatch.summary import RunSummary
 from pages import _shared
+
+PREPARED_KEY = "export_prepared"  # a signed-off run's checked file: written only by _prepared
 
 
 def _record(state: str, run_id: str, frame, data: bytes, name: str, holdout: float, seed: int) -> None:
     record_export(state, run_id, _shared.acting_user(), frame, data, name, holdout, seed, via="dashboard")
 
 
-def _download(state: str, run: RunSummary) -> None:
+def _download(state: str, run: RunSummary, signoff: so.Signoff | None) -> None:
     st.subheader("Download")
     left, middle, right = st.columns(3)
     share = left.slider(
@@ -41,13 +44,14 @@ def _download(state: str, run: RunSummary) -> None:
         help="the same seed always gives the same groups; it goes into the audit trail",
     )
     bom = st.checkbox("For Excel (UTF-8 with BOM)", key="export_bom")
-    try:
-        frame, data = build_export(
-            state, run.run_id, _shared.acting_user(), top_share=share, holdout=holdout, seed=int(seed), bom=bom
-        )
-    except MlwatchError as exc:
-        st.error(str(exc))
+    choice = {"top_share": share, "holdout": holdout, "seed": int(seed), "bom": bom}
+    if signoff is None:
+        prepared = _build(state, run.run_id, choice)
+    else:
+        prepared = _prepared(state, run.run_id, signoff, choice)
+    if prepared is None:
         return
+    frame, data = prepared
     control = int((frame["group"] == "control").sum())
     name = export_filename(_shared.run_record(run.run_id))
     st.download_button(
@@ -63,6 +67,36 @@ def _download(state: str, run: RunSummary) -> None:
     )
 
 
+def _build(state: str, run_id: str, choice: dict) -> tuple[pd.DataFrame, bytes] | None:
+    """The selected list and its CSV, from the cached ranking, after the role and gate checks."""
+    try:
+        return build_export(state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **choice)
+    except MlwatchError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _prepared(state: str, run_id: str, signoff: so.Signoff, choice: dict) -> tuple[pd.DataFrame, bytes] | None:
+    """A signed-off run's file, built when asked for: only then are its logs checked against the sign-off."""
+    key = (run_id, signoff.id, tuple(sorted(choice.items())))
+    if st.button(
+        "Prepare the file",
+        key="prepare_export",
+        icon=":material/fact_check:",
+        help="checks that the run's logs are unchanged since the sign-off, then builds the file",
+    ):
+        st.session_state.pop(PREPARED_KEY, None)
+        built = _build(state, run_id, choice)
+        if built is None:
+            return None
+        st.session_state[PREPARED_KEY] = (key, built)
+    prepared = st.session_state.get(PREPARED_KEY)
+    if prepared is None or prepared[0] != key:
+        st.caption("The file is built once you ask for it, after checking that the logs did not change.")
+        return None
+    return prepared[1]
+
+
 def _signoff_form(state: str, run: RunSummary) -> None:
     user = _shared.acting_user()
     if not (user and user.can("signoff")):
@@ -74,26 +108,31 @@ def _signoff_form(state: str, run: RunSummary) -> None:
         )
         return
     with st.form("signoff"):
+        st.markdown("**Accept each failed check**: tick every one; the list is released only if all are accepted.")
+        accepted = []
+        for check in failed_checks(run):
+            label = check.label
+            if st.checkbox(f"**{_shared.check_label(check)}** `{label}`", key=f"accept_{label}", help=check.message):
+                accepted.append(label)
         reason = st.text_area(
-            "Reason for accepting the failed checks (name each one)",
+            "Why are these failures acceptable this month?",
             key="signoff_reason",
-            placeholder="e.g. The login event was renamed upstream; we accept vocabulary and zero_rate "
-            "because login is not used by this month's campaign.",
+            placeholder="e.g. The login event was renamed upstream; login is not used by this month's campaign.",
         )
         submitted = st.form_submit_button("Sign off this run", type="primary")
     if submitted:
         try:
-            so.sign_off(state, run.run_id, user, reason, _shared.app_config().auth, via="dashboard")
+            so.sign_off(state, run.run_id, user, reason, _shared.app_config().auth, accepted=accepted, via="dashboard")
         except MlwatchError as exc:
             st.error(str(exc))
             return
         st.rerun()
 
 
-def _signed_off(state: str, run: RunSummary) -> None:
+def _signed_off(state: str, run: RunSummary) -> so.Signoff | None:
     active = so.active_signoff(state, run.run_id)
     if active is None:
-        return
+        return None
     st.success(f"Signed off by **{active.approver}** on {active.at[:16].replace('T', ' ')} UTC: {active.reason}")
     user = _shared.acting_user()
     if user and user.can("revoke"):
@@ -104,8 +143,9 @@ def _signed_off(state: str, run: RunSummary) -> None:
                     so.revoke(state, run.run_id, user, reason, via="dashboard")
                 except MlwatchError as exc:
                     st.error(str(exc))
-                    return
+                    return active
                 st.rerun()
+    return active
 
 
 def render() -> None:
@@ -113,7 +153,7 @@ def render() -> None:
     if run is None:
         return
     state = str(_shared.state_path())
-    prospects = prospect_list(state, run.run_id)
+    prospects = _shared.prospects(state, run.run_id)
     st.subheader(f"Prospect list: {len(prospects):,} users ranked by predicted purchases")
     st.dataframe(
         prospects.head(50),
@@ -129,9 +169,10 @@ def render() -> None:
             st.markdown(f"- **{_shared.check_label(check)}**: {check.message}")
         _signoff_form(state, run)
         return
-    if status == so.SIGNED_OFF:
-        _signed_off(state, run)
-    _download(state, run)
+    signoff = _signed_off(state, run) if status == so.SIGNED_OFF else None
+    if status == so.SIGNED_OFF and signoff is None:
+        return
+    _download(state, run, signoff)
 
 
 _shared.guard_page()

@@ -1,4 +1,4 @@
-"""The checks of DESIGN.md as pure functions from measured figures to CheckResult.
+"""The checks of the contract (docs/ARCHITECTURE.md) as pure functions from measured figures to CheckResult.
 
 Every message is written for a marketer: what is wrong, this month's figure and
 the reference month's beside it.

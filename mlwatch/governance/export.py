@@ -131,15 +131,23 @@ def build_export(
     holdout: float = 0.0,
     seed: int = 0,
     bom: bool = False,
+    prospects: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, bytes]:
     """Return the selected list and its CSV bytes, after every gate and role check.
+
+    The inputs of a signed-off run are checked against the sign-off here (each log file is
+    stat'ed), so call it when the file is asked for, not on every redraw.
+
+    Args:
+        prospects: the run's ranked list (``prospect_list``), when the caller holds it already.
 
     Raises:
         PermissionDenied, ExportBlocked: as for ``export_prospects``.
     """
     require(user, "export")
     _check_gate(state, run_id)
-    frame = select_prospects(prospect_list(state, run_id), top, top_share, holdout, seed, salt=run_id)
+    ranked = prospect_list(state, run_id) if prospects is None else prospects
+    frame = select_prospects(ranked, top, top_share, holdout, seed, salt=run_id)
     return frame, to_csv(frame, bom)
 
 

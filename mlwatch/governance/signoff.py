@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +12,18 @@ from mlwatch.config import AuthConfig
 from mlwatch.errors import SignoffError
 from mlwatch.governance.auth import User, require
 from mlwatch.state import store
+from mlwatch.summary import check_label
 
 OPEN, CLOSED, SIGNED_OFF = "open", "closed", "signed_off"
 
 
 @dataclass(frozen=True)
 class Signoff:
-    """One sign-off and, if it was revoked, by whom and why."""
+    """One sign-off and, if it was revoked, by whom and why.
+
+    ``accepted`` holds the labels of the failed checks the approver acknowledged (``zero_rate[login]``);
+    sign-offs stored before acknowledgement by label hold bare check names (``zero_rate``).
+    """
 
     id: int
     run_id: str
@@ -83,25 +88,42 @@ def gate_status(state: str | Path, run_id: str) -> str:
     return SIGNED_OFF if active_signoff(state, run_id) else CLOSED
 
 
+def failed_labels(state: str | Path, run_id: str) -> tuple[str, ...]:
+    """Return the labels of a run's failed checks (``zero_rate[login]``, ``vocabulary``), in the run's order."""
+    return tuple(check_label(c.name, c.feature) for c in store.get_checks(state, run_id) if c.status == "fail")
+
+
 def sign_off(
-    state: str | Path, run_id: str, user: User | None, reason: str, rules: AuthConfig, via: str = "dashboard"
+    state: str | Path,
+    run_id: str,
+    user: User | None,
+    reason: str,
+    rules: AuthConfig,
+    *,
+    accepted: Sequence[str],
+    via: str = "dashboard",
 ) -> Signoff:
-    """Accept the failed checks of a closed run, with a written reason.
+    """Accept the failed checks of a closed run, each acknowledged by its label, with a written reason.
+
+    Args:
+        accepted: the label of every failed check (``zero_rate[login]``, ``prediction_drift``), as ``run`` prints it.
 
     Raises:
         PermissionDenied: the user is not an approver.
-        SignoffError: the gate is open, the run is already signed off, the reason is too
-            short or does not name every failed check, or four eyes forbid this approver.
+        SignoffError: the gate is open, the run is already signed off, a failed check is not accepted, an
+            accepted label is not a failed check of the run, the reason is too short, or four eyes forbid
+            this approver.
     """
     approver = require(user, "signoff")
     run = store.get_run(state, run_id)
     if run.gate == OPEN:
         raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
-    failed = [f"{c.name}" for c in store.get_checks(state, run_id) if c.status == "fail"]
-    _check_reason(reason, failed, rules.min_reason_length)
+    failed = failed_labels(state, run_id)
+    _check_accepted(run_id, accepted, failed)
+    _check_reason(reason, rules.min_reason_length)
     if not rules.allow_self_signoff:
         _check_four_eyes(state, run, approver)
-    accepted = sorted(set(failed))
+    labels = sorted(set(accepted))
     with store.transaction(state) as con:
         current = con.execute(
             """SELECT s.approver FROM signoffs s LEFT JOIN revocations r ON r.signoff_id = s.id
@@ -113,7 +135,7 @@ def sign_off(
         at = _now()
         cursor = con.execute(
             "INSERT INTO signoffs (run_id, fingerprint, approver, reason, accepted_json, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, run.fingerprint, approver.name, reason.strip(), json.dumps(accepted), via, at],
+            [run_id, run.fingerprint, approver.name, reason.strip(), json.dumps(labels), via, at],
         )
         store.append_audit(
             con,
@@ -122,13 +144,13 @@ def sign_off(
             run_id,
             {
                 "reason": reason.strip(),
-                "accepted": accepted,
+                "accepted": labels,
                 "fingerprint": run.fingerprint,
                 "via": via,
             },
         )
     return Signoff(
-        int(cursor.lastrowid or 0), run_id, run.fingerprint, approver.name, reason.strip(), tuple(accepted), via, at
+        int(cursor.lastrowid or 0), run_id, run.fingerprint, approver.name, reason.strip(), tuple(labels), via, at
     )
 
 
@@ -176,16 +198,24 @@ def _check_four_eyes(state: str | Path, run: store.RunRecord, approver: User) ->
         )
 
 
-def _check_reason(reason: str, failed: list[str], min_length: int) -> None:
+def _check_accepted(run_id: str, accepted: Sequence[str], failed: Sequence[str]) -> None:
+    listed = ", ".join(failed)
+    unknown = [label for label in dict.fromkeys(accepted) if label not in failed]
+    if unknown:
+        raise SignoffError(
+            f"run {run_id}: {', '.join(unknown)} is not a failed check of this run; accept only its failed checks: {listed}"
+        )
+    missing = [label for label in failed if label not in accepted]
+    if missing:
+        raise SignoffError(f"run {run_id}: every failed check must be accepted; not accepted: {', '.join(missing)}")
+
+
+def _check_reason(reason: str, min_length: int) -> None:
     text = reason.strip()
     if len(text) < min_length or len(text.split()) < 5:
         raise SignoffError(
-            f"write a reason of at least a sentence ({min_length} characters) naming the failed checks you accept"
+            f"write a reason of at least a sentence ({min_length} characters, 5 words) saying why the failures are acceptable"
         )
-    normalised = re.sub(r"[\s_-]+", " ", text.lower())
-    missing = sorted({name for name in failed if name.replace("_", " ") not in normalised})
-    if missing:
-        raise SignoffError(f"the reason must name each failed check it accepts; not named: {', '.join(missing)}")
 
 
 def _now() -> str:

@@ -168,7 +168,7 @@ def campaign_table(history: History) -> pd.DataFrame:
 def state_version(state: str | Path) -> tuple[int, ...]:
     """A cheap stamp that changes whenever the state database is written (a cache key for the dashboard)."""
     stamp: list[int] = []
-    for name in ("mlwatch.db", "mlwatch.db-wal"):
+    for name in (store.DB_FILE, f"{store.DB_FILE}-wal"):
         path = Path(state) / name
         info = path.stat() if path.exists() else None
         stamp += [info.st_mtime_ns, info.st_size] if info else [0, 0]

@@ -1,5 +1,6 @@
--- The state database of mlwatch (SQLite, WAL mode). Audit, sign-offs, revocations and
--- exports are append-only, runs immutable: triggers refuse any UPDATE or DELETE.
+-- The state database of mlwatch (SQLite, WAL mode). Audit, sign-offs, revocations, exports
+-- and performance are append-only, runs and their checks immutable: triggers refuse any
+-- UPDATE or DELETE on them. (users is the one table that changes: accounts are disabled.)
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -44,6 +45,12 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS runs_no_update BEFORE UPDATE ON runs
 BEGIN SELECT RAISE(ABORT, 'runs are immutable; start a new run'); END;
+CREATE TRIGGER IF NOT EXISTS runs_no_delete BEFORE DELETE ON runs
+BEGIN SELECT RAISE(ABORT, 'runs are immutable; start a new run'); END;
+CREATE TRIGGER IF NOT EXISTS checks_no_update BEFORE UPDATE ON checks
+BEGIN SELECT RAISE(ABORT, 'the checks of a run are immutable; start a new run'); END;
+CREATE TRIGGER IF NOT EXISTS checks_no_delete BEFORE DELETE ON checks
+BEGIN SELECT RAISE(ABORT, 'the checks of a run are immutable; start a new run'); END;
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL CHECK (role IN ('marketer', 'approver', 'admin')),

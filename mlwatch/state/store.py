@@ -21,11 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from mlwatch.errors import StateError
-from mlwatch.summary import CheckResult, RunSummary, Status
+from mlwatch.summary import CheckResult, RunSummary, Status, check_label
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_STATE = ".mlwatch"
+DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+# Every action the audit trail records; append_audit refuses any other, and the Audit page filters by these.
+AUDIT_ACTIONS = (
+    "run",
+    "signoff",
+    "revoke",
+    "mapping",
+    "export",
+    "actuals",
+    "notify",
+    "login_failed",
+    "user_add",
+    "user_disable",
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
     root = Path(state)
     try:
         (root / "runs").mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(root / "mlwatch.db", timeout=30, isolation_level=None)
+        con = sqlite3.connect(root / DB_FILE, timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StateError(f"{root}: cannot open the state directory ({exc}); check --state or MLWATCH_STATE") from exc
     try:
@@ -75,7 +89,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
         _migrate(con)
         yield con
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"{root / 'mlwatch.db'}: state database error ({exc})") from exc
+        raise StateError(f"{root / DB_FILE}: state database error ({exc})") from exc
     finally:
         con.close()
 
@@ -134,7 +148,7 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
                 for i, c in enumerate(checks)
             ],
         )
-        failed = [f"{c.name}:{c.feature}" if c.feature else c.name for c in checks if c.status == "fail"]
+        failed = [check_label(c.name, c.feature) for c in checks if c.status == "fail"]
         append_audit(
             con,
             record.started_by,
@@ -156,7 +170,13 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
 
 
 def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str | None, detail: dict[str, Any]) -> None:
-    """Append one row to the audit trail (inside the caller's transaction)."""
+    """Append one row to the audit trail (inside the caller's transaction).
+
+    Raises:
+        StateError: ``action`` is not one of ``AUDIT_ACTIONS``.
+    """
+    if action not in AUDIT_ACTIONS:
+        raise StateError(f"audit action {action!r} is not declared; add it to store.AUDIT_ACTIONS")
     con.execute(
         "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
         [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
@@ -249,6 +269,7 @@ def _migrate(con: sqlite3.Connection) -> None:
         if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
             con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
         # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
+        # 3 -> 4: triggers that refuse deleting runs and updating or deleting checks, created below.
         for statement in _statements(_SCHEMA):
             con.execute(statement)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 
-from mlwatch.state import store
 from mlwatch.governance.signoff import gate_status
+from mlwatch.state import store
 from tests.app.conftest import open_page
 
 REASON = "Login was renamed upstream; we accept vocabulary, zero_rate, drift and prediction_drift this month."
@@ -32,15 +32,18 @@ def test_closed_gate_has_no_download_for_a_marketer_and_says_who_can_sign_off(ap
 def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, stored_runs) -> None:
     app_env(private_state)
     at = open_page("export.py", stored_runs["closed"], role="approver")
+    for box in at.checkbox:  # every failed check accepted (tests/app/test_export_signoff.py covers fewer)
+        box.check()
     at.text_area(key="signoff_reason").set_value("Looks fine to me.")
     at.button[0].click().run()
-    assert any("naming the failed checks" in e.value for e in at.error)
+    assert any("at least a sentence" in e.value for e in at.error)
     assert gate_status(private_state, stored_runs["closed"]) == "closed"
     at.text_area(key="signoff_reason").set_value(REASON)
     at.button[0].click().run()
     assert not at.exception
     assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
     assert "Signed off by **demo-approver**" in at.success[0].value
+    at.button(key="prepare_export").click().run()  # a signed-off run's logs are checked when the file is asked for
     assert len(at.get("download_button")) == 1
 
 

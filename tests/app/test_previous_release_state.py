@@ -25,7 +25,9 @@ def _run_of(state: Path, month: str) -> str:
     return next(r.run_id for r in store.list_runs(state) if r.current_month == month)
 
 
-@pytest.mark.parametrize("page", ["overview.py", "data.py", "drift.py", "model.py", "export.py", "history.py", "audit.py"])
+@pytest.mark.parametrize(
+    "page", ["overview.py", "data.py", "drift.py", "model.py", "export.py", "history.py", "audit.py"]
+)
 def test_every_page_opens_a_run_of_the_previous_release(app_env, old_state, page) -> None:
     app_env(old_state)
     at = open_page(page, _run_of(old_state, "2026-05"), role="approver")

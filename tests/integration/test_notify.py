@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from mlwatch.cli import main
 from mlwatch.governance import notify
 from mlwatch.state import store
-from mlwatch.cli import main
 from tests.conftest import generate_events, write_jsonl
 
 

@@ -32,7 +32,11 @@ def test_missing_rate_fails_when_none_of_a_features_events_arrived(make_logs, tm
     # Unknown for every user, not 0: the login events stopped arriving (renamed), which is not a measurement.
     assert (login["status"], login["value"], login["reference"]) == ("fail", 1.0, 0.0)
     assert "not measurements" in login["message"] and "user_login" in login["message"]
-    assert {f: c["status"] for f, c in missing.items() if f != "login"} == {"view": "pass", "cart": "pass", "purchase": "pass"}
+    assert {f: c["status"] for f, c in missing.items() if f != "login"} == {
+        "view": "pass",
+        "cart": "pass",
+        "purchase": "pass",
+    }
     # The model still sees 0, so the zero rate counts these users too.
     zero = next(c for c in out["checks"] if c["name"] == "zero_rate" and c["feature"] == "login")
     assert zero["value"] == 1.0
@@ -41,7 +45,9 @@ def test_missing_rate_fails_when_none_of_a_features_events_arrived(make_logs, tm
 def test_the_summary_names_the_model_that_was_actually_fitted(make_logs, tmp_path, capsys) -> None:
     logs = make_logs(users=200)
     state = tmp_path / "s"
-    _, out = _run_json(capsys, "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04", "--state", str(state))
+    _, out = _run_json(
+        capsys, "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04", "--state", str(state)
+    )
     fitted = joblib.load(store.run_path(state, out["run_id"]) / "model.joblib").estimator
     assert out["model"]["kind"] == describe_model(fitted)
     assert "learning_rate=0.05" in out["model"]["kind"] and "max_iter=200" in out["model"]["kind"]

@@ -9,11 +9,11 @@ import pytest
 import sqlglot
 
 from mlwatch.config import Columns
-from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
+from mlwatch.ingest.db import connect
+from mlwatch.ingest.logs import read_events
 from mlwatch.monthly.features import _aggregation, build_features, month_activity, summarise_features
 from mlwatch.months import next_month, parse_month
-from mlwatch.ingest.logs import read_events
 from tests.conftest import write_jsonl
 
 FEATURES = {"login": ("user_login", "user_login_from_pc"), "purchase": ("purchase",)}
