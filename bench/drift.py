@@ -23,11 +23,11 @@ from typing import Any
 import pandas as pd
 
 from mlwatch.checks import rules as ck
-from mlwatch.ingest import db
-from mlwatch.state import store
 from mlwatch.config import parse_config
+from mlwatch.ingest import db
 from mlwatch.monthly.drift import DRIFT_METHOD, _scores, compute_drift
 from mlwatch.monthly.features import summarise_features
+from mlwatch.state import store
 
 
 def compare_drift(state: Path, run_id: str | None = None, seeds: int = 3) -> dict[str, Any]:

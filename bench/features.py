@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from mlwatch.ingest import db
 from mlwatch.config import Config
+from mlwatch.ingest import db
 from mlwatch.ingest.db import sql_list
-from mlwatch.monthly.features import build_features, month_start, next_month
 from mlwatch.ingest.logs import EVENTS_SCHEMA, find_log_files, json_lines_sql, read_events, validated_sql
+from mlwatch.monthly.features import build_features, month_start, next_month
 
 REFERENCE = "2026-03"
 

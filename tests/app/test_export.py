@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 
-from mlwatch.state import store
 from mlwatch.governance.signoff import gate_status
+from mlwatch.state import store
 from tests.app.conftest import open_page
 
 REASON = "Login was renamed upstream; we accept vocabulary, zero_rate, drift and prediction_drift this month."

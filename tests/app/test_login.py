@@ -6,8 +6,8 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from mlwatch.state import store
 from mlwatch.governance.auth import User, add_user
+from mlwatch.state import store
 from tests.app.conftest import APP
 
 PASSWORD = "correct horse battery"

@@ -8,13 +8,13 @@ import sys
 import threading
 from pathlib import Path
 
-from mlwatch.state import store
-from mlwatch.governance.auth import User
 from mlwatch.config import AuthConfig, Config
 from mlwatch.errors import SignoffError
+from mlwatch.governance.auth import User
 from mlwatch.governance.export import export_prospects
-from mlwatch.pipeline import run_monthly
 from mlwatch.governance.signoff import gate_status, sign_off
+from mlwatch.pipeline import run_monthly
+from mlwatch.state import store
 from tests.conftest import ROOT
 
 EXPORTS = 8
@@ -47,7 +47,7 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
                     seed=seed,
                     via="dashboard",
                 )
-        except BaseException as exc:  # collected and re-raised in the main thread
+        except BaseException as exc:  # noqa: BLE001 (collected and asserted on in the main thread)
             errors.append(exc)
 
     def reader(stop: threading.Event) -> None:
@@ -56,7 +56,7 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
                 store.list_runs(state)
                 store.read_audit(state)
                 gate_status(state, first)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 (collected and asserted on in the main thread)
             errors.append(exc)
 
     cli = subprocess.Popen(

@@ -11,15 +11,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlwatch.state import store
-from mlwatch.governance.auth import User
 from mlwatch.cli import main
 from mlwatch.config import AuthConfig, Config, load_config
 from mlwatch.errors import ExportBlocked, PermissionDenied, SignoffError
+from mlwatch.governance.auth import User
 from mlwatch.governance.export import build_export, export_prospects, neutralise, select_prospects, to_csv
 from mlwatch.governance.mapping import map_events
-from mlwatch.pipeline import run_monthly
 from mlwatch.governance.signoff import active_signoff, gate_status, revoke, sign_off
+from mlwatch.pipeline import run_monthly
+from mlwatch.state import store
 from tests.conftest import ROOT
 
 ANN, BOB, MIA = User("ann", "approver"), User("bob", "approver"), User("mia", "marketer")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.ingest.access import resolve_allowed_logs
 from mlwatch.errors import InputError
+from mlwatch.ingest.access import resolve_allowed_logs
 
 
 @pytest.fixture

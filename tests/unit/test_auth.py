@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.state import store
+from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
 from mlwatch.governance.auth import (
     User,
     add_user,
@@ -19,7 +19,7 @@ from mlwatch.governance.auth import (
     require,
     role_for_email,
 )
-from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
+from mlwatch.state import store
 
 PASSWORD = "a long enough secret"
 

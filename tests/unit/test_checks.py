@@ -11,12 +11,12 @@ from mlwatch.checks.rules import (
     check_estimated_mae,
     check_missing_rate,
     check_rejected_rows,
-    check_volume,
     check_vocabulary,
+    check_volume,
     check_zero_rate,
 )
-from mlwatch.monthly.features import FeatureStats, month_days
 from mlwatch.ingest.logs import IngestReport
+from mlwatch.monthly.features import FeatureStats, month_days
 from mlwatch.monthly.vocabulary import diff_vocabulary
 
 LABELS = MonthLabels.of("2026-03", "2026-05")

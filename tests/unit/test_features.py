@@ -9,10 +9,17 @@ import pytest
 import sqlglot
 
 from mlwatch.config import Columns
-from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
-from mlwatch.monthly.features import _aggregation, build_features, month_activity, next_month, parse_month, summarise_features
+from mlwatch.ingest.db import connect
 from mlwatch.ingest.logs import read_events
+from mlwatch.monthly.features import (
+    _aggregation,
+    build_features,
+    month_activity,
+    next_month,
+    parse_month,
+    summarise_features,
+)
 from tests.conftest import write_jsonl
 
 FEATURES = {"login": ("user_login", "user_login_from_pc"), "purchase": ("purchase",)}

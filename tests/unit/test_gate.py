@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mlwatch.checks.rules import CheckResult
 from mlwatch.checks.gate import evaluate_gate
+from mlwatch.checks.rules import CheckResult
 
 
 def _check(name: str, status: str) -> CheckResult:

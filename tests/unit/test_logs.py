@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlwatch.config import Columns
-from mlwatch.ingest.db import connect
 from mlwatch.errors import InputError
+from mlwatch.ingest.db import connect
 from mlwatch.ingest.logs import find_log_files, read_events
 from tests.conftest import write_csv, write_jsonl
 

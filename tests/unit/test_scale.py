@@ -11,8 +11,8 @@ import pytest
 
 from mlwatch.cli import main
 from mlwatch.config import load_config
-from mlwatch.monthly.drift import compute_drift
 from mlwatch.errors import ConfigError
+from mlwatch.monthly.drift import compute_drift
 from mlwatch.monthly.histograms import count_histogram, value_histogram
 from tests.conftest import ROOT, SAMPLE_LOGS
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.state import store
 from mlwatch.checks.rules import CheckResult
 from mlwatch.errors import StateError
+from mlwatch.state import store
 
 
 def _record(run_id: str = "2026-05-x") -> store.RunRecord:
