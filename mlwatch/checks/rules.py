@@ -15,17 +15,6 @@ from mlwatch.ingest.logs import IngestReport
 from mlwatch.monthly.vocabulary import VocabularyDiff
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
-CHECK_NAMES = (
-    "rejected_rows",
-    "duplicates",
-    "volume",
-    "vocabulary",
-    "missing_rate",
-    "zero_rate",
-    "drift",
-    "prediction_drift",
-    "estimated_mae",
-)
 
 
 @dataclass(frozen=True)
