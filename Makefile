@@ -28,8 +28,12 @@ run: install sample-state
 	@echo "mlwatch dashboard: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	MLWATCH_STATE=$(STATE) $(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
+# Lint and format checks first (ruff's default rules, pinned with ruff in requirements.txt), then the
+# tests on two workers.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m pytest -q -n 2
 
 # Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 8 minutes; results in bench/out/.
 bench: install

@@ -182,16 +182,20 @@ def markdown(results: dict[str, Any]) -> str:
     """The results as Markdown tables, each figure with its target beside it."""
     m = results["machine"]
     lines = [
-        f"Measured {results['started']} on {m['cores']} cores, {m['memory_gb']} GB ({m['cpu']}); "
-        f"Python {m['python']}, DuckDB {m['duckdb']}, Evidently {m['evidently']}, "
-        f"scikit-learn {m['scikit-learn']}. Whole benchmark: {results['seconds']:.0f} s.",
+        (
+            f"Measured {results['started']} on {m['cores']} cores, {m['memory_gb']} GB ({m['cpu']}); "
+            f"Python {m['python']}, DuckDB {m['duckdb']}, Evidently {m['evidently']}, "
+            f"scikit-learn {m['scikit-learn']}. Whole benchmark: {results['seconds']:.0f} s."
+        ),
         "",
     ]
     lines += [
         "### Feature build (one month's features and the next month's target)",
         "",
-        "| logs | events | bare GROUP BY over the files | mlwatch build | ratio (target ≤ 1.3) "
-        "| pandas read + build | pandas build / mlwatch build (target ≥ 15) | ingest + build vs pandas |",
+        (
+            "| logs | events | bare GROUP BY over the files | mlwatch build | ratio (target ≤ 1.3) "
+            "| pandas read + build | pandas build / mlwatch build (target ≥ 15) | ingest + build vs pandas |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in results["features"]:
@@ -210,11 +214,15 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"### Rejected-row counting (clean JSON Lines, {results['validation']['rows']:,} events)",
         "",
-        "| lines read as text and validated | read_json, same validation | ratio (target ≤ 1.5) "
-        "| bare read_json, no validation |",
+        (
+            "| lines read as text and validated | read_json, same validation | ratio (target ≤ 1.5) "
+            "| bare read_json, no validation |"
+        ),
         "|---:|---:|---:|---:|",
-        f"| {v['text_validated']:.3f} s | {v['read_json']:.3f} s | {v['text_validated'] / v['read_json']:.2f}x "
-        f"| {v['read_json_bare']:.3f} s ({v['text_validated'] / v['read_json_bare']:.2f}x) |",
+        (
+            f"| {v['text_validated']:.3f} s | {v['read_json']:.3f} s | {v['text_validated'] / v['read_json']:.2f}x "
+            f"| {v['read_json_bare']:.3f} s ({v['text_validated'] / v['read_json_bare']:.2f}x) |"
+        ),
     ]
     lines += [
         "",
@@ -237,18 +245,24 @@ def markdown(results: dict[str, Any]) -> str:
     worst = max(d["max_score_difference"].values())
     lines += [
         "",
-        f"### Drift stage ({d['users']['current']:,} users; Evidently on a {d['sample_size']:,}-user "
-        f"sample, seeds 0–{d['seeds'] - 1})",
+        (
+            f"### Drift stage ({d['users']['current']:,} users; Evidently on a {d['sample_size']:,}-user "
+            f"sample, seeds 0–{d['seeds'] - 1})"
+        ),
         "",
-        "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
-        "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
-        "| largest score difference (target ≤ 0.01) | same check statuses |",
+        (
+            "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
+            "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
+            "| largest score difference (target ≤ 0.01) | same check statuses |"
+        ),
         "|---:|---:|---:|---:|---:|---|",
-        f"| {d['seconds']['mlwatch']:.1f} s | {d['seconds']['evidently_full']:.1f} s "
-        f"| {d['seconds']['evidently_full'] / d['seconds']['mlwatch']:.1f}x "
-        f"| {d['seconds']['mlwatch_metrics_full']:.1f} s "
-        f"({d['seconds']['mlwatch_metrics_full'] / d['seconds']['mlwatch']:.1f}x) | {worst:.4f} "
-        f"| {'yes' if d['same_check_status'] else 'NO'} |",
+        (
+            f"| {d['seconds']['mlwatch']:.1f} s | {d['seconds']['evidently_full']:.1f} s "
+            f"| {d['seconds']['evidently_full'] / d['seconds']['mlwatch']:.1f}x "
+            f"| {d['seconds']['mlwatch_metrics_full']:.1f} s "
+            f"({d['seconds']['mlwatch_metrics_full'] / d['seconds']['mlwatch']:.1f}x) | {worst:.4f} "
+            f"| {'yes' if d['same_check_status'] else 'NO'} |"
+        ),
         "",
         "| column | full-data score | largest difference of the sample | threshold |",
         "|---|---:|---:|---:|",
@@ -262,8 +276,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)",
         "",
-        "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
-        "| browser, page switch from the Overview: median / worst |",
+        (
+            "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
+            "| browser, page switch from the Overview: median / worst |"
+        ),
         "|---|---:|---:|---:|---:|",
     ]
     for page, server in p["server"].items():

@@ -25,7 +25,7 @@ import pandas as pd
 from mlwatch.checks import rules as ck
 from mlwatch.config import parse_config
 from mlwatch.ingest import db
-from mlwatch.monthly.drift import DRIFT_METHOD, _scores, compute_drift
+from mlwatch.monthly.drift import DRIFT_METHOD, compute_drift, drift_scores
 from mlwatch.monthly.features import summarise_features
 from mlwatch.state import store
 
@@ -113,7 +113,7 @@ def _preset_scores(
         preset = DataDriftPreset(columns=list(columns), method=DRIFT_METHOD, per_column_threshold=dict(thresholds))
         snapshot = Report([preset]).run(datasets[1], datasets[0])
         snapshot.get_html_str(as_iframe=False)
-    return _scores(snapshot.dict(), columns)
+    return drift_scores(snapshot.dict(), columns)
 
 
 def main(argv: list[str] | None = None) -> int:

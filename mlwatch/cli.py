@@ -327,8 +327,10 @@ def _summary_text(result: RunResult) -> str:
         ]
     lines += [
         "",
-        f"Rows read {ingest.rows_read:,} · rejected {ingest.rows_rejected:,} · "
-        f"duplicates {ingest.duplicates:,} · users this month {s.features.users:,}",
+        (
+            f"Rows read {ingest.rows_read:,} · rejected {ingest.rows_rejected:,} · "
+            f"duplicates {ingest.duplicates:,} · users this month {s.features.users:,}"
+        ),
         f"Stored in {result.path}",
     ]
     return "\n".join(lines)

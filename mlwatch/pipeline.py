@@ -370,7 +370,7 @@ def assemble_summary(
             measures.drift.scores,
             SampleSize(**sample["reference"]),
             SampleSize(**sample["current"]),
-        ),  # fmt: skip
+        ),
         model=ModelPart(
             kind=describe_model(model.estimator),
             target=config.target,

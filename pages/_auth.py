@@ -20,7 +20,7 @@ def sso_configured() -> bool:
     """True when ``[auth]`` is set in .streamlit/secrets.toml, so ``st.login`` can be used."""
     try:
         return "auth" in st.secrets
-    except Exception:  # no secrets file at all
+    except Exception:  # noqa: BLE001  (no secrets file at all: Streamlit raises its own error types)
         return False
 
 

@@ -206,7 +206,7 @@ def start_run(
             status.update(label="The run could not start", state="error")
             st.error(f"{exc}")
             return
-        except Exception as exc:  # a bug must not show a traceback to a marketer
+        except Exception as exc:  # noqa: BLE001  (a bug must not show a traceback to a marketer)
             status.update(label="The run failed", state="error")
             st.error(
                 f"The run failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was stored; "

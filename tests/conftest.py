@@ -132,6 +132,7 @@ def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert result.returncode in (0, 1), result.stderr
     out = json.loads(result.stdout)

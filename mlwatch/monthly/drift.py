@@ -76,7 +76,9 @@ def compute_drift(
         "reference": {"scored": len(ref_rows), "users": len(reference)},
         "current": {"scored": len(cur_rows), "users": len(current)},
     }
-    return DriftReport(_scores(data, columns), DRIFT_METHOD, html, json.loads(json.dumps(data, default=str)), sample)
+    return DriftReport(
+        drift_scores(data, columns), DRIFT_METHOD, html, json.loads(json.dumps(data, default=str)), sample
+    )
 
 
 def _sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
@@ -89,7 +91,12 @@ def _numeric(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({column: pd.to_numeric(frame[column], errors="coerce").astype("float64") for column in columns})
 
 
-def _scores(data: dict[str, Any], columns: list[str]) -> dict[str, float]:
+def drift_scores(data: dict[str, Any], columns: list[str]) -> dict[str, float]:
+    """Return each column's ``ValueDrift`` score from an Evidently snapshot's ``dict()`` (NaN read as 0).
+
+    Raises:
+        RuntimeError: a column has no score in the snapshot.
+    """
     scores: dict[str, float] = {}
     for metric in data.get("metrics", []):
         config = metric.get("config", {})

@@ -64,8 +64,10 @@ def _aggregation(
         " AND ts >= ? AND ts < ? GROUP BY user_id"
     )
     return (
-        f"SELECT m.*, COALESCE(t.target, 0) AS target FROM ({sql}) AS m"
-        f" LEFT JOIN ({target}) AS t ON m.user_id = t.user_id ORDER BY m.user_id",
+        (
+            f"SELECT m.*, COALESCE(t.target, 0) AS target FROM ({sql}) AS m"
+            f" LEFT JOIN ({target}) AS t ON m.user_id = t.user_id ORDER BY m.user_id"
+        ),
         params,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mlwatch.governance.auth import User, add_user
@@ -64,12 +65,41 @@ def test_an_idle_session_times_out(app_env, tmp_path) -> None:
     assert [t.value for t in at.title] == ["mlwatch"]
 
 
+def _demo_session(role: str, run_id: str) -> AppTest:
+    """A demo-mode session as ``role`` with ``run_id`` selected, after its first run (so its navigation is known)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["demo_role"] = role
+    at.session_state["run_id"] = run_id
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_a_marketer_has_no_audit_page_and_no_mapping_form(app_env, stored_runs) -> None:
     app_env(stored_runs["state"])
+    # Asking for the Audit page by URL (/audit) before anything ran renders the default page instead.
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["demo_role"] = "marketer"
     at.session_state["run_id"] = stored_runs["closed"]
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Overview"]
+    assert "audit_run" not in {w.key for w in at.text_input} and not at.get("download_button")
+    # The navigation the app registered for a marketer has no Audit page at all.
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/audit.py")
     at.switch_page("pages/data.py").run()
     assert not at.exception
     assert not at.get("selectbox") or all(not s.key or not s.key.startswith("map_") for s in at.selectbox)
     assert any("An approver can map" in c.value for c in at.caption)
+
+
+def test_an_approver_has_the_audit_page_and_the_mapping_form(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = _demo_session("approver", stored_runs["closed"])
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Audit trail"
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert {s.key for s in at.selectbox} >= {"map_user_login_from_mobile", "map_user_login_from_pc"}

@@ -159,8 +159,11 @@ def test_runs_lists_stored_runs(make_logs, tmp_path: Path, capsys) -> None:
     assert main(["runs", "--state", str(tmp_path)]) == 0
     assert "No runs yet" in capsys.readouterr().out
     logs = make_logs(("2026-03", "2026-04"), users=200, seed=5)
-    main(["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04", "--state", str(tmp_path)])
+    code = main(
+        ["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04", "--state", str(tmp_path)]
+    )
     capsys.readouterr()
     assert main(["runs", "--state", str(tmp_path), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert [r["current_month"] for r in runs] == ["2026-04"]
+    assert code == {"open": 0, "closed": 1}[runs[0]["gate"]]  # the run's exit code is its stored gate

@@ -18,7 +18,7 @@ from tests.conftest import ROOT, SAMPLE_LOGS
 
 def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
 
 

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mlwatch.ingest.sample import generate_sample
 from tests.conftest import ROOT, SAMPLE_LOGS
 
 
 def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "mlwatch", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -108,10 +107,3 @@ def test_bad_input_prints_one_line_and_exits_2(state: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
     assert "no events in 2026-09" in result.stderr
-
-
-def test_the_bundled_sample_is_exactly_what_the_generator_writes(tmp_path: Path) -> None:
-    files = generate_sample(tmp_path / "sample")
-    bundled = sorted(p.relative_to(SAMPLE_LOGS) for p in SAMPLE_LOGS.rglob("*") if p.is_file())
-    assert [p.relative_to(tmp_path / "sample") for p in files] == bundled
-    assert all((tmp_path / "sample" / p).read_bytes() == (SAMPLE_LOGS / p).read_bytes() for p in bundled)

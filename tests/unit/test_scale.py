@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mlwatch.cli import main
 from mlwatch.config import load_config
 from mlwatch.errors import ConfigError
 from mlwatch.monthly.drift import compute_drift
 from mlwatch.monthly.histograms import count_histogram, value_histogram
-from tests.conftest import ROOT, SAMPLE_LOGS
+from tests.conftest import ROOT
 
 COLUMNS = ["login", "view"]
 
@@ -122,94 +120,6 @@ def test_value_histogram_puts_the_top_percent_in_the_last_bin() -> None:
     histogram = value_histogram(values, values, bins=10)
     assert len(histogram["centers"]) == 10 and histogram["centers"][-1] < 1000
     assert sum(histogram["reference"]) == pytest.approx(100)  # the heavy user is in the last bin, not dropped
-
-
-def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, tmp_path: Path, capsys) -> None:
-    logs = make_logs(users=1500, seed=2)
-    config = _config(tmp_path, "[drift]\nsample_size = 1000\n")
-    state = tmp_path / "state"
-    code = main(
-        [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(state),
-            "--config",
-            str(config),
-            "--json",
-        ]
-    )
-    run = json.loads(capsys.readouterr().out)
-    assert code in (0, 1)
-    summary = json.loads((state / "runs" / run["run_id"] / "summary.json").read_text())
-    assert list(summary["seconds"]) == [
-        "Reading the logs",
-        "Building the monthly features",
-        "Training the model on the reference month",
-        "Checking the current month against the reference month",
-        "Estimating this month's error before its purchases are known",
-        "Storing the run",
-    ]
-    assert all(seconds > 0 for seconds in summary["seconds"].values())
-    users = summary["features"]["users"]
-    assert summary["drift"]["sample"]["current"] == {"scored": 1000, "users": users}
-    for feature in ("login", "view", "cart", "purchase", "prediction"):
-        histogram = summary["histograms"][feature]
-        assert histogram["users"]["current"] == users
-        assert sum(histogram["current"]) == pytest.approx(100)
-
-
-def test_a_spill_folder_that_cannot_be_created_is_a_config_error(make_logs, tmp_path: Path, capsys) -> None:
-    logs = make_logs(users=200, seed=2)
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    config = _config(tmp_path, f'[engine]\ntemp_directory = "{blocker / "spill"}"\n')
-    code = main(
-        [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(tmp_path / "state"),
-            "--config",
-            str(config),
-        ]
-    )
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert "[engine] temp_directory" in err and str(blocker / "spill") in err and "\n" not in err
-    assert not (tmp_path / "state" / "runs").exists() or not any((tmp_path / "state" / "runs").iterdir())
-
-
-def test_running_out_of_memory_is_one_line_naming_the_engine_settings(tmp_path: Path, capsys) -> None:
-    config = _config(tmp_path, '[engine]\nmemory_limit = "1MB"\n')
-    code = main(
-        [
-            "run",
-            "--logs",
-            str(SAMPLE_LOGS),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(tmp_path / "state"),
-            "--config",
-            str(config),
-        ]
-    )
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert "[engine] memory_limit" in err and "\n" not in err and "Traceback" not in err
 
 
 def test_changing_only_the_engine_settings_does_not_make_stored_months_stale(make_logs, tmp_path: Path) -> None:
