@@ -29,11 +29,12 @@ run: install sample-state
 	MLWATCH_STATE=$(STATE) $(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # Lint and format checks first (ruff's default rules, pinned with ruff in requirements.txt), then the
-# tests on two workers.
+# tests on two workers. --dist loadfile keeps a module's tests on one worker, so its module fixtures are
+# built once; session fixtures are built once per run (tests/conftest.py: built_once).
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 8 minutes; results in bench/out/.
 bench: install

@@ -5,12 +5,21 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+# Under pytest-xdist each worker gets one core's share: with scikit-learn's OpenMP and numpy's BLAS
+# starting a thread per core in every worker (and in the mlwatch/streamlit processes they start),
+# two workers on two cores oversubscribe them and spin-wait; test_estimate.py ran 6x slower that way.
+# Set before numpy is imported; a value already in the environment wins.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_LOGS = ROOT / "sample_logs"
@@ -102,16 +111,50 @@ def make_logs(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that ``build`` fills once per test run; this worker gets its own copy.
+
+    The workers of one pytest-xdist run share the parent of their base temp folders: the first
+    worker to ask builds the folder there under a file lock, the others wait and copy it, so a
+    test may change its copy without touching another worker's.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent / name
+    done = shared.parent / f"{name}.done"
+    with FileLock(f"{shared}.lock"):
+        if not done.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir()
+            build(shared)
+            done.touch()
+    copy = tmp_path_factory.mktemp(name)
+    shutil.copytree(shared, copy, dirs_exist_ok=True)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A state where ``python -m mlwatch backfill --json`` stored every month of the sample logs against 2026-03.
 
-    Built once, through the real command line; ``code`` and ``out`` are its exit code and JSON output.
+    Built once per test run, through the real command line; ``code`` and ``out`` are its exit code and JSON output.
     """
+    folder = built_once(tmp_path_factory, "backfilled", _backfill_sample)
+    result = json.loads((folder / "result.json").read_text())
+    return {
+        "state": folder / "state",
+        "code": result["code"],
+        "out": result["out"],
+        "runs": {run["current_month"]: run["run_id"] for run in result["out"]["runs"]},
+    }
+
+
+def _backfill_sample(folder: Path) -> None:
     import subprocess
     import sys
 
-    state = tmp_path_factory.mktemp("backfilled")
     result = subprocess.run(
         [
             sys.executable,
@@ -125,7 +168,7 @@ def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
             "--config",
             str(ROOT / "mlwatch.toml"),
             "--state",
-            str(state),
+            str(folder / "state"),
             "--json",
         ],
         cwd=ROOT,
@@ -135,10 +178,4 @@ def backfilled_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
         check=False,
     )
     assert result.returncode in (0, 1), result.stderr
-    out = json.loads(result.stdout)
-    return {
-        "state": state,
-        "code": result.returncode,
-        "out": out,
-        "runs": {run["current_month"]: run["run_id"] for run in out["runs"]},
-    }
+    (folder / "result.json").write_text(json.dumps({"code": result.returncode, "out": json.loads(result.stdout)}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlwatch.config import load_config
 from mlwatch.pipeline import run_monthly
-from tests.conftest import ROOT, SAMPLE_LOGS
+from tests.conftest import ROOT, SAMPLE_LOGS, built_once
 
 APP = str(ROOT / "app.py")
 
@@ -40,12 +41,16 @@ def served_through_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def stored_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A state with the healthy April run and the broken May run (built once per session)."""
-    state = tmp_path_factory.mktemp("app-state")
+    """A state with the healthy April run and the broken May run (built once per test run)."""
+    folder = built_once(tmp_path_factory, "app-state", _store_runs)
+    return {"state": folder / "state", **json.loads((folder / "runs.json").read_text())}
+
+
+def _store_runs(folder: Path) -> None:
     config = load_config(ROOT / "mlwatch.toml")
-    closed = run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", config, state)
-    opened = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", config, state)
-    return {"state": state, "closed": closed.run_id, "open": opened.run_id}
+    closed = run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", config, folder / "state")
+    opened = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", config, folder / "state")
+    (folder / "runs.json").write_text(json.dumps({"closed": closed.run_id, "open": opened.run_id}))
 
 
 @pytest.fixture

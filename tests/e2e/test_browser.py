@@ -102,19 +102,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
-@pytest.fixture(scope="module")
-def browser(server: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def page(server: str, chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     yield page
     context.close()

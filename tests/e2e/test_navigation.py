@@ -11,14 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mlwatch.governance.auth import add_user
 from tests.conftest import ROOT
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _require_chromium, _settle, _wait_healthy
+from tests.e2e.test_browser import _free_port, _settle, _wait_healthy
 
 FIXTURE_STATE = ROOT / "tests" / "fixtures" / "state_v3"
 
@@ -53,17 +52,6 @@ def guarded_state(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURE_STATE, state)
     add_user(state, "mia", "marketer", "a long password 1")
     return state
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("path", ["audit", "export", "overview", "_shared", "login"])
