@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -351,6 +351,7 @@ def assemble_summary(
 ) -> RunSummary:
     """Put the stages' parts together, with the fingerprints a sign-off is bound to."""
     cur = frames.current
+    stored_config = config.to_dict()
     actual = (
         evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
     )
@@ -380,12 +381,12 @@ def assemble_summary(
             actual=actual,
         ),
         months_in_logs=months.present,
-        config=config.to_dict(),
+        config=stored_config,
         logs=logs,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         histograms=run_histograms(frames.reference, cur, list(config.features)),
         estimate=estimate,
-        inputs_fingerprint=input_fingerprint(logs, config.to_dict()),
+        inputs_fingerprint=input_fingerprint(logs, stored_config),
     )
     return _with_fingerprint(summary)
 
@@ -429,7 +430,7 @@ def store_stage(
         (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
         joblib.dump(model, folder / "model.joblib")
         stages.finish()
-        timed = _replace_seconds(summary, stages.seconds)  # each stage's wall time (storing: up to this file)
+        timed = replace(summary, seconds=dict(stages.seconds))  # each stage's wall time (storing: up to this file)
         (folder / "summary.json").write_text(json.dumps(timed.to_json(), indent=1), encoding="utf-8")
         stored.append(timed)
 
@@ -471,15 +472,7 @@ def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: rules.Mo
 
 def _with_fingerprint(summary: RunSummary) -> RunSummary:
     """Hash a run's inputs and results: a sign-off is bound to exactly this."""
-    from dataclasses import replace
-
     digest = hashlib.sha256(summary.inputs_fingerprint.encode())
     digest.update(json.dumps([c.to_json() for c in summary.checks], sort_keys=True).encode())
     digest.update(json.dumps([summary.reference_month, summary.current_month, summary.features.users]).encode())
     return replace(summary, fingerprint=digest.hexdigest())
-
-
-def _replace_seconds(summary: RunSummary, seconds: dict[str, float]) -> RunSummary:
-    from dataclasses import replace
-
-    return replace(summary, seconds=dict(seconds))

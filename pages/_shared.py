@@ -18,9 +18,8 @@ from mlwatch.governance.auth import ROLES, User
 from mlwatch.governance.export import prospect_list
 from mlwatch.ingest.access import resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
-from mlwatch.present.report import check_title
 from mlwatch.state import store
-from mlwatch.summary import CheckResult, RunSummary
+from mlwatch.summary import RunSummary
 from pages import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
@@ -255,8 +254,3 @@ def pct(share: float | None, digits: int = 1) -> str:
 def number(value: float | None) -> str:
     """Format a count with thousands separators."""
     return "n/a" if value is None else f"{value:,.0f}"
-
-
-def check_label(check: CheckResult) -> str:
-    """A check's short name, e.g. ``zero rate · login``."""
-    return check_title(check)

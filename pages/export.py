@@ -9,8 +9,8 @@ from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
 from mlwatch.governance.export import build_export, export_filename, record_export
-from mlwatch.present.report import failed_checks
-from mlwatch.summary import RunSummary
+from mlwatch.present.report import check_title, failed_checks
+from mlwatch.summary import GateStatus, RunSummary
 from pages import _shared
 
 PREPARED_KEY = "export_prepared"  # a signed-off run's checked file: written only by _prepared
@@ -112,7 +112,7 @@ def _signoff_form(state: str, run: RunSummary) -> None:
         accepted = []
         for check in failed_checks(run):
             label = check.label
-            if st.checkbox(f"**{_shared.check_label(check)}** `{label}`", key=f"accept_{label}", help=check.message):
+            if st.checkbox(f"**{check_title(check)}** `{label}`", key=f"accept_{label}", help=check.message):
                 accepted.append(label)
         reason = st.text_area(
             "Why are these failures acceptable this month?",
@@ -163,14 +163,14 @@ def render() -> None:
         column_config={"predicted_purchases": st.column_config.NumberColumn(format="%.2f")},
     )
     status = so.gate_status(state, run.run_id)
-    if status == so.CLOSED:
+    if status == GateStatus.CLOSED:
         st.error("The download is blocked: this month's checks failed and nobody signed the run off.")
         for check in failed_checks(run):
-            st.markdown(f"- **{_shared.check_label(check)}**: {check.message}")
+            st.markdown(f"- **{check_title(check)}**: {check.message}")
         _signoff_form(state, run)
         return
-    signoff = _signed_off(state, run) if status == so.SIGNED_OFF else None
-    if status == so.SIGNED_OFF and signoff is None:
+    signoff = _signed_off(state, run) if status == GateStatus.SIGNED_OFF else None
+    if status == GateStatus.SIGNED_OFF and signoff is None:
         return
     _download(state, run, signoff)
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from mlwatch.governance.signoff import gate_status
 from mlwatch.months import previous_month
-from mlwatch.present.report import failed_checks, labels_of
+from mlwatch.present.report import check_title, failed_checks, labels_of
 from mlwatch.summary import RunSummary
 from pages import _shared
 
@@ -78,10 +78,10 @@ def render() -> None:
     if failures:
         st.subheader(f"{len(failures)} check(s) failed")
         for check in failures:
-            st.markdown(f"- **{_shared.check_label(check)}**: {check.message}")
+            st.markdown(f"- **{check_title(check)}**: {check.message}")
     warnings = run.warnings
     for check in warnings:
-        st.warning(f"**{_shared.check_label(check)}**: {check.message}")
+        st.warning(f"**{check_title(check)}**: {check.message}")
     ingest = run.ingest
     users, events, rejected, duplicates = st.columns(4)
     volume = run.volume
@@ -103,7 +103,7 @@ def render() -> None:
     duplicates.metric("Duplicate events", _shared.number(ingest.duplicates), help="re-sent events, counted once")
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
-            [{"check": _shared.check_label(c), "status": str(c.status), "message": c.message} for c in run.checks],
+            [{"check": check_title(c), "status": str(c.status), "message": c.message} for c in run.checks],
             hide_index=True,
             width="stretch",
         )

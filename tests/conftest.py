@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 from filelock import FileLock
 
+from mlwatch.state import store
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_LOGS = ROOT / "sample_logs"
 REAL_DATA = Path(os.environ.get("MLWATCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
@@ -179,3 +181,25 @@ def _backfill_sample(folder: Path) -> None:
     )
     assert result.returncode in (0, 1), result.stderr
     (folder / "result.json").write_text(json.dumps({"code": result.returncode, "out": json.loads(result.stdout)}))
+
+
+def run_record(run_id: str = "2026-05-x", **changes: object):
+    """A stored run's row for tests that exercise the state without running the pipeline (a closed May run)."""
+    values: dict[str, object] = {
+        "run_id": run_id,
+        "created_at": "2026-06-01T00:00:00+00:00",
+        "reference_month": "2026-03",
+        "current_month": "2026-05",
+        "logs": "logs",
+        "gate": "closed",
+        "fingerprint": "f" * 64,
+        "inputs_fingerprint": "i" * 64,
+        "config": {"features": {}},
+        "users": 10,
+        "events": 100,
+        "rows_read": 100,
+        "rows_rejected": 0,
+        "duplicates": 0,
+        "started_by": "carl",
+    }
+    return store.RunRecord(**{**values, **changes})  # type: ignore[arg-type]

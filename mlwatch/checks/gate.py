@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from mlwatch.summary import CheckResult, GateStatus, Status
 
-OPEN, CLOSED = GateStatus.OPEN, GateStatus.CLOSED
-
 
 @dataclass(frozen=True)
 class GateDecision:

@@ -20,9 +20,10 @@ import pandas as pd
 
 from mlwatch.errors import ExportBlocked, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
-from mlwatch.governance.signoff import CLOSED, SIGNED_OFF, gate_status
+from mlwatch.governance.signoff import gate_status
 from mlwatch.ingest.files import input_fingerprint
 from mlwatch.state import store
+from mlwatch.summary import GateStatus
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 DECILES = 10
@@ -230,12 +231,12 @@ def export_filename(run: store.RunRecord) -> str:
 
 def _check_gate(state: str | Path, run_id: str) -> None:
     status = gate_status(state, run_id)
-    if status == CLOSED:
+    if status == GateStatus.CLOSED:
         raise ExportBlocked(
             f"run {run_id}: the gate is closed and the run is not signed off; "
             "an approver must sign it off before the list can be exported"
         )
-    if status == SIGNED_OFF:
+    if status == GateStatus.SIGNED_OFF:
         _check_inputs_unchanged(state, run_id)
 
 

@@ -12,9 +12,7 @@ from mlwatch.config import AuthConfig
 from mlwatch.errors import SignoffError
 from mlwatch.governance.auth import User, require
 from mlwatch.state import store
-from mlwatch.summary import check_label
-
-OPEN, CLOSED, SIGNED_OFF = "open", "closed", "signed_off"
+from mlwatch.summary import GateStatus, Status
 
 
 @dataclass(frozen=True)
@@ -80,17 +78,17 @@ def active_signoff(state: str | Path, run_id: str) -> Signoff | None:
     return None
 
 
-def gate_status(state: str | Path, run_id: str) -> str:
+def gate_status(state: str | Path, run_id: str) -> GateStatus:
     """Return ``open`` (no check failed), ``signed_off`` (closed, accepted by an approver) or ``closed``."""
     run = store.get_run(state, run_id)
-    if run.gate == OPEN:
-        return OPEN
-    return SIGNED_OFF if active_signoff(state, run_id) else CLOSED
+    if run.gate == GateStatus.OPEN:
+        return GateStatus.OPEN
+    return GateStatus.SIGNED_OFF if active_signoff(state, run_id) else GateStatus.CLOSED
 
 
 def failed_labels(state: str | Path, run_id: str) -> tuple[str, ...]:
     """Return the labels of a run's failed checks (``zero_rate[login]``, ``vocabulary``), in the run's order."""
-    return tuple(check_label(c.name, c.feature) for c in store.get_checks(state, run_id) if c.status == "fail")
+    return tuple(c.label for c in store.get_checks(state, run_id) if c.status == Status.FAIL)
 
 
 def sign_off(
@@ -116,7 +114,7 @@ def sign_off(
     """
     approver = require(user, "signoff")
     run = store.get_run(state, run_id)
-    if run.gate == OPEN:
+    if run.gate == GateStatus.OPEN:
         raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
     failed = failed_labels(state, run_id)
     _check_accepted(run_id, accepted, failed)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlwatch.errors import StateError
-from mlwatch.summary import CheckResult, RunSummary, Status, check_label
+from mlwatch.summary import CheckResult, RunSummary, Status
 
 SCHEMA_VERSION = 4
 DEFAULT_STATE = ".mlwatch"
@@ -148,7 +148,7 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
                 for i, c in enumerate(checks)
             ],
         )
-        failed = [check_label(c.name, c.feature) for c in checks if c.status == "fail"]
+        failed = [c.label for c in checks if c.status == Status.FAIL]
         append_audit(
             con,
             record.started_by,

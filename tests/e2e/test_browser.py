@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,89 +11,18 @@ import pytest
 from mlwatch.config import load_config
 from mlwatch.pipeline import run_monthly
 from tests.conftest import ROOT, SAMPLE_LOGS
+from tests.e2e.conftest import dashboard, require_chromium, settle
 
-CHROMIUM = os.environ.get("MLWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(os.environ.get("MLWATCH_SCREENSHOTS", ROOT / "build" / "screenshots"))
-
-
-def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    message = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` (Debian)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_chromium()
+    require_chromium()
     state = tmp_path_factory.mktemp("state")
-    config = load_config(ROOT / "mlwatch.toml")
-    run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", config, state)
-    port = _free_port()
-    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", load_config(ROOT / "mlwatch.toml"), state)
+    with dashboard(state) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"streamlit exited early:\n{output}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
 @pytest.fixture
@@ -110,14 +33,8 @@ def page(server: str, chromium):
     context.close()
 
 
-def _settle(page) -> None:
-    """Wait until the script run is over (Streamlit's running indicator is gone)."""
-    page.wait_for_timeout(300)
-    page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=30_000)
-
-
 def _shot(page, name: str) -> None:
-    _settle(page)
+    settle(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

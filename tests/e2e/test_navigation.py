@@ -7,43 +7,16 @@ visitor who has not logged in, whichever URL the first request of a new server n
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlwatch.governance.auth import add_user
 from tests.conftest import ROOT
-from tests.e2e.test_browser import _free_port, _settle, _wait_healthy
+from tests.e2e.conftest import dashboard, settle
 
 FIXTURE_STATE = ROOT / "tests" / "fixtures" / "state_v3"
-
-
-def _start(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, process)
-    return process, url
 
 
 @pytest.fixture
@@ -58,13 +31,12 @@ def guarded_state(tmp_path: Path) -> Path:
 def test_the_first_request_of_a_new_server_cannot_open_a_page_without_login(
     guarded_state: Path, chromium, path: str
 ) -> None:
-    process, url = _start(guarded_state)
-    try:
+    with dashboard(guarded_state) as url:
         context = chromium.new_context()
         page = context.new_page()
         page.goto(f"{url}/{path}")
         page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
-        _settle(page)
+        settle(page)
         text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
         assert "Audit trail" not in text
         assert "Prospect list" not in text
@@ -72,6 +44,3 @@ def test_the_first_request_of_a_new_server_cannot_open_a_page_without_login(
         # The navigation offers nothing but the login page; no file of pages/ is listed.
         assert page.get_by_test_id("stSidebarNav").count() == 0
         context.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

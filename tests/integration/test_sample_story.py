@@ -18,24 +18,21 @@ def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _run_sample(state: Path, current: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``mlwatch run --json`` on the sample logs, ``current`` against March 2026."""
+    return _mlwatch(
+        "run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", current, "--state", str(state),
+        *extra, "--json",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("state")
 
 
 def test_renamed_login_month_closes_the_gate(state: Path) -> None:
-    result = _mlwatch(
-        "run",
-        "--logs",
-        str(SAMPLE_LOGS),
-        "--reference",
-        "2026-03",
-        "--current",
-        "2026-05",
-        "--state",
-        str(state),
-        "--json",
-    )
+    result = _run_sample(state, "2026-05")
     assert result.returncode == 1, result.stderr
     run = json.loads(result.stdout)
     assert run["gate"] == "closed"
@@ -60,20 +57,7 @@ def test_mapping_the_new_names_to_login_opens_the_gate(state: Path, tmp_path: Pa
     config.write_text(
         text.replace('login = ["user_login"]', 'login = ["user_login", "user_login_from_mobile", "user_login_from_pc"]')
     )
-    result = _mlwatch(
-        "run",
-        "--logs",
-        str(SAMPLE_LOGS),
-        "--reference",
-        "2026-03",
-        "--current",
-        "2026-05",
-        "--state",
-        str(state),
-        "--config",
-        str(config),
-        "--json",
-    )
+    result = _run_sample(state, "2026-05", "--config", str(config))
     assert result.returncode == 0, result.stdout
     run = json.loads(result.stdout)
     vocabulary = next(c for c in run["checks"] if c["name"] == "vocabulary")
@@ -81,18 +65,7 @@ def test_mapping_the_new_names_to_login_opens_the_gate(state: Path, tmp_path: Pa
 
 
 def test_healthy_april_opens_the_gate_and_the_model_learns(state: Path) -> None:
-    result = _mlwatch(
-        "run",
-        "--logs",
-        str(SAMPLE_LOGS),
-        "--reference",
-        "2026-03",
-        "--current",
-        "2026-04",
-        "--state",
-        str(state),
-        "--json",
-    )
+    result = _run_sample(state, "2026-04")
     assert result.returncode == 0, result.stdout
     run = json.loads(result.stdout)
     assert all(c["status"] == "pass" for c in run["checks"])

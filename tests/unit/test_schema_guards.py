@@ -10,7 +10,7 @@ import pytest
 
 from mlwatch.checks.rules import CheckResult
 from mlwatch.state import store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_record
 
 STATEMENTS = [
     ("UPDATE runs SET gate = 'open'", "immutable"),
@@ -27,23 +27,7 @@ STATEMENTS = [
 
 
 def _new_state(tmp_path: Path) -> Path:
-    record = store.RunRecord(
-        run_id="2026-05-x",
-        created_at="2026-06-01T00:00:00+00:00",
-        reference_month="2026-03",
-        current_month="2026-05",
-        logs="logs",
-        gate="closed",
-        fingerprint="f" * 64,
-        inputs_fingerprint="i" * 64,
-        config={"features": {}},
-        users=10,
-        events=100,
-        rows_read=100,
-        rows_rejected=0,
-        duplicates=0,
-        started_by="carl",
-    )
+    record = run_record()
     checks = [CheckResult("zero_rate", "login", "fail", 1.0, 0.1, 0.2, "Login count is 0 for 100% of users.")]
     store.save_run(tmp_path, record, checks, lambda folder: None)
     with store.transaction(tmp_path) as con:  # one row in each append-only table, so its triggers have rows to guard

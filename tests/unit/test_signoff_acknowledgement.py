@@ -14,7 +14,7 @@ from mlwatch.governance.auth import User
 from mlwatch.governance.signoff import gate_status, sign_off, signoffs
 from mlwatch.state import store
 from mlwatch.summary import CheckResult, check_label
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_record
 
 ANN = User("ann", "approver")
 RULES = AuthConfig()
@@ -32,23 +32,7 @@ FAILED = ["zero_rate[login]", "drift[login]", "prediction_drift"]
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     """A state with one closed run whose failed checks are zero_rate[login], drift[login] and prediction_drift."""
-    record = store.RunRecord(
-        run_id=RUN_ID,
-        created_at="2026-06-01T00:00:00+00:00",
-        reference_month="2026-03",
-        current_month="2026-05",
-        logs="logs",
-        gate="closed",
-        fingerprint="f" * 64,
-        inputs_fingerprint="i" * 64,
-        config={"features": {}},
-        users=10,
-        events=100,
-        rows_read=100,
-        rows_rejected=0,
-        duplicates=0,
-        started_by="carl",
-    )
+    record = run_record(RUN_ID)
     store.save_run(tmp_path, record, CHECKS, lambda folder: None)
     return tmp_path
 

@@ -10,26 +10,11 @@ import pytest
 from mlwatch.checks.rules import CheckResult
 from mlwatch.errors import StateError
 from mlwatch.state import store
+from tests.conftest import run_record
 
 
 def _record(run_id: str = "2026-05-x") -> store.RunRecord:
-    return store.RunRecord(
-        run_id=run_id,
-        created_at="2026-06-01T00:00:00+00:00",
-        reference_month="2026-03",
-        current_month="2026-05",
-        logs="logs",
-        gate="closed",
-        fingerprint="f" * 64,
-        inputs_fingerprint="i" * 64,
-        config={"features": {}},
-        users=10,
-        events=100,
-        rows_read=101,
-        rows_rejected=1,
-        duplicates=0,
-        started_by="cli",
-    )
+    return run_record(run_id, rows_read=101, rows_rejected=1, started_by="cli")
 
 
 CHECKS = [CheckResult("zero_rate", "login", "fail", 1.0, 0.1, 0.2, "Login count is 0 for 100% of users")]
