@@ -203,3 +203,8 @@ def run_record(run_id: str = "2026-05-x", **changes: object):
         "started_by": "carl",
     }
     return store.RunRecord(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def run_args(logs: Path | str, current: str, state: Path | str, reference: str = "2026-03") -> list[str]:
+    """The arguments of ``mlwatch run`` for ``current`` against ``reference`` (add ``--json``, ``--config``...)."""
+    return ["run", "--logs", str(logs), "--reference", reference, "--current", current, "--state", str(state)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlwatch.cli import main
+from tests.conftest import run_args
 
 MONTHS = ("2026-03", "2026-04", "2026-05")
 
@@ -16,15 +17,7 @@ MONTHS = ("2026-03", "2026-04", "2026-05")
 def _run(capsys: pytest.CaptureFixture[str], logs: Path, state: Path, *extra: str, current: str = "2026-05"):
     code = main(
         [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            current,
-            "--state",
-            str(state),
+            *run_args(logs, current, state),
             "--json",
             *extra,
         ]

@@ -15,7 +15,7 @@ from mlwatch.governance.export import export_prospects
 from mlwatch.governance.signoff import failed_labels, gate_status, sign_off
 from mlwatch.pipeline import run_monthly
 from mlwatch.state import store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_args
 
 EXPORTS = 8
 
@@ -62,15 +62,7 @@ def test_parallel_signoffs_exports_and_a_cli_run_lose_nothing(make_logs, tmp_pat
             sys.executable,
             "-m",
             "mlwatch",
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(state),
+            *run_args(logs, "2026-04", state),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

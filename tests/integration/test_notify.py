@@ -15,7 +15,7 @@ import pytest
 from mlwatch.cli import main
 from mlwatch.governance import notify
 from mlwatch.state import store
-from tests.conftest import generate_events, write_jsonl
+from tests.conftest import generate_events, run_args, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +78,7 @@ def _config(tmp_path: Path, text: str) -> Path:
 def _run(capsys, logs: Path, state: Path, config: Path, current: str) -> tuple[int, dict, str]:
     code = main(
         [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            current,
-            "--state",
-            str(state),
+            *run_args(logs, current, state),
             "--config",
             str(config),
             "--json",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlwatch.cli import main
-from tests.conftest import SAMPLE_LOGS
+from tests.conftest import SAMPLE_LOGS, run_args
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -23,15 +23,7 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
     state = tmp_path / "state"
     code = main(
         [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(state),
+            *run_args(logs, "2026-04", state),
             "--config",
             str(config),
             "--json",
@@ -64,15 +56,7 @@ def test_a_spill_folder_that_cannot_be_created_is_a_config_error(make_logs, tmp_
     config = _config(tmp_path, f'[engine]\ntemp_directory = "{blocker / "spill"}"\n')
     code = main(
         [
-            "run",
-            "--logs",
-            str(logs),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(tmp_path / "state"),
+            *run_args(logs, "2026-04", tmp_path / "state"),
             "--config",
             str(config),
         ]
@@ -87,15 +71,7 @@ def test_running_out_of_memory_is_one_line_naming_the_engine_settings(tmp_path: 
     config = _config(tmp_path, '[engine]\nmemory_limit = "1MB"\n')
     code = main(
         [
-            "run",
-            "--logs",
-            str(SAMPLE_LOGS),
-            "--reference",
-            "2026-03",
-            "--current",
-            "2026-04",
-            "--state",
-            str(tmp_path / "state"),
+            *run_args(SAMPLE_LOGS, "2026-04", tmp_path / "state"),
             "--config",
             str(config),
         ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_LOGS
+from tests.conftest import ROOT, SAMPLE_LOGS, run_args
 
 
 def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,10 +20,7 @@ def _mlwatch(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _run_sample(state: Path, current: str, *extra: str) -> subprocess.CompletedProcess[str]:
     """``mlwatch run --json`` on the sample logs, ``current`` against March 2026."""
-    return _mlwatch(
-        "run", "--logs", str(SAMPLE_LOGS), "--reference", "2026-03", "--current", current, "--state", str(state),
-        *extra, "--json",
-    )  # fmt: skip
+    return _mlwatch(*run_args(SAMPLE_LOGS, current, state), *extra, "--json")
 
 
 @pytest.fixture(scope="module")
