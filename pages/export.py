@@ -153,7 +153,25 @@ def render() -> None:
     if run is None:
         return
     state = str(_shared.state_path())
-    prospects = _shared.prospects(state, run.run_id)
+    status = so.gate_status(state, run.run_id)
+    if status == GateStatus.CLOSED:
+        # No ranked id of a closed, unsigned run reaches the browser: counts and reasons only.
+        st.error(
+            f"The download is blocked: this month's checks failed and nobody signed the run off. "
+            f"The list of {run.features.users:,} users stays hidden until an approver does."
+        )
+        for check in failed_checks(run):
+            st.markdown(f"- **{check_title(check)}**: {check.message}")
+        _signoff_form(state, run)
+        return
+    signoff = _signed_off(state, run) if status == GateStatus.SIGNED_OFF else None
+    if status == GateStatus.SIGNED_OFF and signoff is None:
+        return
+    _preview(_shared.prospects(state, run.run_id))
+    _download(state, run, signoff)
+
+
+def _preview(prospects: pd.DataFrame) -> None:
     st.subheader(f"Prospect list: {len(prospects):,} users ranked by predicted purchases")
     st.dataframe(
         prospects.head(50),
@@ -162,17 +180,6 @@ def render() -> None:
         key="prospects_preview",
         column_config={"predicted_purchases": st.column_config.NumberColumn(format="%.2f")},
     )
-    status = so.gate_status(state, run.run_id)
-    if status == GateStatus.CLOSED:
-        st.error("The download is blocked: this month's checks failed and nobody signed the run off.")
-        for check in failed_checks(run):
-            st.markdown(f"- **{check_title(check)}**: {check.message}")
-        _signoff_form(state, run)
-        return
-    signoff = _signed_off(state, run) if status == GateStatus.SIGNED_OFF else None
-    if status == GateStatus.SIGNED_OFF and signoff is None:
-        return
-    _download(state, run, signoff)
 
 
 _shared.guard_page()

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import math
 import os
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,10 @@ from mlwatch.ingest.files import input_fingerprint
 from mlwatch.state import store
 from mlwatch.summary import GateStatus
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell as a formula when it starts with one of these, also after leading
+# blanks or line breaks, and (Japanese spreadsheets) with their full-width forms, which NFKC folds in.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL_STARTS = ("\t", "\r", "\n")
 DECILES = 10
 
 
@@ -218,8 +222,18 @@ def to_csv(frame: pd.DataFrame, bom: bool = False) -> bytes:
 
 
 def neutralise(value: object) -> object:
-    """Prefix a cell that a spreadsheet would run as a formula with a single quote (OWASP)."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
+    """Prefix a cell that a spreadsheet would run as a formula with a single quote (OWASP, widened).
+
+    Dangerous: a cell starting with a tab, carriage return or line break, or whose first character
+    after leading blanks and control characters is ``=``, ``+``, ``-`` or ``@`` in any width
+    (``＝``, ``＋``, ``－``, ``＠``, ``﹦``: whatever Unicode NFKC folds to them).
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_CONTROL_STARTS):
+        return "'" + value
+    first = next((c for c in value if not (c.isspace() or unicodedata.category(c) == "Cc")), "")
+    if unicodedata.normalize("NFKC", first).startswith(_FORMULA_STARTS):
         return "'" + value
     return value
 

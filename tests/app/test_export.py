@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 
+from mlwatch.governance.export import prospect_list
 from mlwatch.governance.signoff import gate_status
 from mlwatch.state import store
 from tests.app.conftest import open_page
@@ -27,6 +28,18 @@ def test_closed_gate_has_no_download_for_a_marketer_and_says_who_can_sign_off(ap
     assert any("An approver can review the failures" in i.value for i in at.info)
     assert not at.get("text_area")  # no sign-off form for a marketer
     assert not any(name and name.startswith("prospects") for name in downloads)
+
+
+def test_closed_gate_sends_no_ranked_id_to_the_browser(app_env, stored_runs) -> None:
+    # The preview table's toolbar offers "Download as CSV": a closed, unsigned run shows counts only.
+    app_env(stored_runs["state"])
+    at = open_page("export.py", stored_runs["closed"], role="marketer")
+    assert not at.dataframe
+    top = prospect_list(stored_runs["state"], stored_runs["closed"])["user_id"].head(50)
+    shown = " ".join(str(e.value) for kind in ("markdown", "error", "info", "caption", "subheader") for e in at.get(kind))
+    assert not [user for user in top if user in shown]
+    users = store.get_run(stored_runs["state"], stored_runs["closed"]).users
+    assert f"The list of {users:,} users stays hidden" in at.error[0].value
 
 
 def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, stored_runs) -> None:

@@ -54,3 +54,30 @@ def test_injection_prone_cells_are_neutralised() -> None:
     rows = list(csv.reader(io.StringIO(to_csv(frame).decode("utf-8"))))[1:]
     assert [r[0] for r in rows] == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "ok", "a=b"]
     assert neutralise(-1.5) == -1.5  # numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "\n=1+1",
+        "\r\n=cmd|' /C calc'!A0",
+        " \n @SUM(A1)",
+        "\u3000=1",
+        "\x00=1",
+        "＝1+1",
+        "＋81",
+        "－5",
+        "＠SUM(A1)",
+        "﹦1",
+    ],
+)
+def test_formulas_after_line_breaks_or_in_full_width_are_neutralised(cell: str) -> None:
+    # A Japanese spreadsheet treats ＝ like =; a line break before = still starts a formula in some readers.
+    frame = pd.DataFrame({"user_id": [cell], "predicted_purchases": [1.0]})
+    written = list(csv.reader(io.StringIO(to_csv(frame).decode("utf-8"))))[1][0]
+    assert written == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["u00012", "abc-1", "x＝y", "日本", " 42", "", "a@b.example"])
+def test_ordinary_ids_are_written_as_they_are(cell: str) -> None:
+    assert neutralise(cell) == cell
