@@ -44,6 +44,10 @@ class AuthError(MlwatchError):
     """A login failed (the message never says whether the name or the password was wrong)."""
 
 
+class LoginLocked(AuthError):
+    """Too many failed log-ins for a name or from a client lately: wait, nothing was checked."""
+
+
 class PermissionDenied(MlwatchError):
     """The acting user's role does not allow the action."""
 

@@ -173,7 +173,7 @@ def run_monthly(
         ConfigError, StateError: as raised by the config and the store.
     """
     if user is not None:
-        started_by = require(user, "run").name
+        started_by = require(user, "run", state).name
     parse_month(reference)
     parse_month(current)
     if reference >= current:

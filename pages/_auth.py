@@ -43,8 +43,15 @@ def current_user(state: str, rules: AuthConfig) -> auth.User | None:
         log_out()
         st.session_state["expired"] = True
         return None
+    # The account as it is now: a disabled account loses its session, a new role applies at once.
+    current = auth.refresh(state, user)
+    if current is None:
+        log_out()
+        st.session_state["account_disabled"] = True
+        return None
+    st.session_state[USER_KEY] = current
     st.session_state[SEEN_KEY] = now
-    return user
+    return current
 
 
 def log_in(user: auth.User) -> None:
@@ -52,6 +59,11 @@ def log_in(user: auth.User) -> None:
     st.session_state[USER_KEY] = user
     st.session_state[SEEN_KEY] = time.monotonic()
     st.session_state.pop("expired", None)
+
+
+def client() -> str:
+    """Who is connecting, for the login throttle: ``browser:<address>`` (unknown behind some proxies)."""
+    return f"browser:{st.context.ip_address or 'unknown'}"
 
 
 def log_out() -> None:

@@ -19,7 +19,7 @@ ACTIONS = ("", *store.AUDIT_ACTIONS)  # "" shows every action
 def render() -> None:
     st.title("Audit trail")
     try:
-        require(_shared.acting_user(), "audit")
+        require(_shared.acting_user(), "audit", _shared.state_path())
     except MlwatchError as exc:
         st.error(str(exc))
         return

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
+from mlwatch.governance import throttle
 from mlwatch.state import store
 
 ROLES = ("marketer", "approver", "admin")
@@ -37,14 +38,22 @@ class User:
         return permission in PERMISSIONS.get(self.role, frozenset())
 
 
-def require(user: User | None, permission: str) -> User:
+def require(user: User | None, permission: str, state: str | Path | None = None) -> User:
     """Return ``user`` if it may do ``permission``.
 
+    With ``state``, a password account is read again first (``refresh``): a disabled account
+    may do nothing more, and a changed role applies at once, even to a session opened before.
+
     Raises:
-        PermissionDenied: nobody is logged in, or the role does not allow it.
+        PermissionDenied: nobody is logged in, the account is disabled, or the role does not allow it.
     """
     if user is None:
         raise PermissionDenied(f"log in first: {permission.replace('_', ' ')} needs an account")
+    if state is not None:
+        current = refresh(state, user)
+        if current is None:
+            raise PermissionDenied(f"the account {user.name!r} is disabled; ask an administrator")
+        user = current
     if not user.can(permission):
         allowed = [role for role, perms in PERMISSIONS.items() if permission in perms]
         raise PermissionDenied(
@@ -100,9 +109,10 @@ def list_users(state: str | Path) -> list[dict[str, str | None]]:
 
 
 def has_accounts(state: str | Path) -> bool:
-    """True once at least one active account exists (from then on, login is required)."""
+    """True once an account was ever created: from then on login is required, even with every account
+    disabled (disabling the last one must not turn the demo mode back on)."""
     with store.connect(state) as con:
-        return con.execute("SELECT 1 FROM users WHERE disabled_at IS NULL LIMIT 1").fetchone() is not None
+        return con.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
 
 def find_user(state: str | Path, name: str) -> User | None:
@@ -112,16 +122,33 @@ def find_user(state: str | Path, name: str) -> User | None:
     return User(row["name"], row["role"]) if row else None
 
 
-def authenticate(state: str | Path, name: str, password: str) -> User:
-    """Check a name and password.
+def refresh(state: str | Path, user: User) -> User | None:
+    """Return a password account as it is now in the state (None once disabled); other users as they are."""
+    if user.source != "password":
+        return user
+    found = find_user(state, user.name)
+    return None if found is None else User(found.name, found.role, user.source)
 
-    A failure is recorded in the audit trail (the name tried, never the
-    password) and says nothing about which of the two was wrong; an unknown
-    name costs the same hashing time as a wrong password.
+
+def authenticate(
+    state: str | Path, name: str, password: str, client: str = "unknown", now: datetime | None = None
+) -> User:
+    """Check a name and password, after the throttle (``throttle.check``).
+
+    A failure is recorded in the audit trail (the name tried and the client, never the
+    password) and says nothing about which of the two was wrong; an unknown name costs the
+    same hashing time as a wrong password. A success is recorded too (it ends a run of failures).
+
+    Args:
+        client: who is trying, for the per-client limit: ``browser:<address>`` or ``cli:<shell user>``.
+        now: the time of the attempt (tests); default the clock.
 
     Raises:
+        LoginLocked: too many failures for this name or from this client lately; nothing was checked.
         AuthError: wrong name or password, or a disabled account.
     """
+    now = now or datetime.now(UTC)
+    throttle.check(state, name[:64] or "(empty)", client, now)
     with store.connect(state) as con:
         row = con.execute(
             "SELECT name, role, salt, password_hash FROM users WHERE name = ? AND disabled_at IS NULL", [name]
@@ -129,11 +156,11 @@ def authenticate(state: str | Path, name: str, password: str) -> User:
     salt = row["salt"] if row else _DUMMY_SALT
     expected = row["password_hash"] if row else b""
     if row is not None and hmac.compare_digest(_hash(password, salt), expected):
+        throttle.record(state, row["name"], client, now, success=True)
         return User(row["name"], row["role"])
     if row is None:
         _hash(password, salt)  # same cost as a real check
-    with store.transaction(state) as con:
-        store.append_audit(con, name[:64] or "(empty)", "login_failed", None, {})
+    throttle.record(state, name[:64] or "(empty)", client, now, success=False)
     raise AuthError("wrong name or password")
 
 

@@ -117,7 +117,7 @@ def export_prospects(
         PermissionDenied: the user may not export.
         ExportBlocked: the gate is closed and not signed off, or the signed-off inputs changed.
     """
-    actor = require(user, "export")
+    actor = require(user, "export", state)
     frame, data = build_export(state, run_id, actor, top, top_share, holdout, seed, bom)
     run = store.get_run(state, run_id)
     path = Path(out)
@@ -149,7 +149,7 @@ def build_export(
     Raises:
         PermissionDenied, ExportBlocked: as for ``export_prospects``.
     """
-    require(user, "export")
+    require(user, "export", state)
     _check_gate(state, run_id)
     ranked = prospect_list(state, run_id) if prospects is None else prospects
     frame = select_prospects(ranked, top, top_share, holdout, seed, salt=run_id)

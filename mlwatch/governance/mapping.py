@@ -17,7 +17,7 @@ def map_events(state: str | Path, config_path: str | Path, additions: dict[str, 
         PermissionDenied: the user may not edit mappings.
         ConfigError: an unknown feature, or the config cannot be saved.
     """
-    actor = require(user, "map")
+    actor = require(user, "map", state)
     path = Path(config_path)
     config = load_config(path) if path.exists() else Config()
     features = {name: list(events) for name, events in config.features.items()}

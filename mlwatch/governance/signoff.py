@@ -112,7 +112,7 @@ def sign_off(
             accepted label is not a failed check of the run, the reason is too short, or four eyes forbid
             this approver.
     """
-    approver = require(user, "signoff")
+    approver = require(user, "signoff", state)
     run = store.get_run(state, run_id)
     if run.gate == GateStatus.OPEN:
         raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
@@ -159,7 +159,7 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
         PermissionDenied: the user is not an approver.
         SignoffError: no sign-off in force, or no reason given.
     """
-    approver = require(user, "revoke")
+    approver = require(user, "revoke", state)
     if len(reason.strip()) < 10:
         raise SignoffError("give a reason for the revocation (at least a few words)")
     with store.transaction(state) as con:

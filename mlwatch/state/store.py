@@ -36,7 +36,9 @@ AUDIT_ACTIONS = (
     "export",
     "actuals",
     "notify",
+    "login",
     "login_failed",
+    "login_locked",
     "user_add",
     "user_disable",
 )

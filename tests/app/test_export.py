@@ -36,7 +36,9 @@ def test_closed_gate_sends_no_ranked_id_to_the_browser(app_env, stored_runs) -> 
     at = open_page("export.py", stored_runs["closed"], role="marketer")
     assert not at.dataframe
     top = prospect_list(stored_runs["state"], stored_runs["closed"])["user_id"].head(50)
-    shown = " ".join(str(e.value) for kind in ("markdown", "error", "info", "caption", "subheader") for e in at.get(kind))
+    shown = " ".join(
+        str(e.value) for kind in ("markdown", "error", "info", "caption", "subheader") for e in at.get(kind)
+    )
     assert not [user for user in top if user in shown]
     users = store.get_run(stored_runs["state"], stored_runs["closed"]).users
     assert f"The list of {users:,} users stays hidden" in at.error[0].value

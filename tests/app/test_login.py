@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mlwatch.governance.auth import User, add_user
+from mlwatch.governance import throttle
+from mlwatch.governance.auth import User, add_user, disable_user
 from mlwatch.state import store
 from tests.app.conftest import APP
 
@@ -63,6 +65,49 @@ def test_an_idle_session_times_out(app_env, tmp_path) -> None:
     at.run()
     assert any("timed out" in i.value for i in at.info)
     assert [t.value for t in at.title] == ["mlwatch"]
+
+
+def _log_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_name").set_value(name)
+    at.text_input(key="login_password").set_value(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_repeated_wrong_passwords_lock_the_login_without_saying_whether_the_account_exists(app_env, tmp_path) -> None:
+    state = tmp_path / "state"
+    add_user(state, "mia", "marketer", PASSWORD)
+    app_env(state)
+    at = _app()
+    for _ in range(throttle.ACCOUNT_LIMIT):
+        assert _log_in(at, "mia", "wrong password!").error[0].value == "Wrong name or password."
+    # The right password now waits too: a guesser learns nothing from it.
+    assert _log_in(at, "mia", PASSWORD).error[0].value.startswith("Too many failed log-ins; try again in 1 minute")
+    assert [t.value for t in at.title] == ["mlwatch"]
+    for _ in range(throttle.ACCOUNT_LIMIT):
+        _log_in(at, "nobody", "wrong password!")
+    assert _log_in(at, "nobody", PASSWORD).error[0].value.startswith("Too many failed log-ins; try again in 1 minute")
+    locked = store.read_audit(state, action="login_locked")
+    assert [row["actor"] for row in locked] == ["mia", "nobody"]
+    assert all(row["detail"]["client"].startswith("browser:") for row in locked)
+
+
+def test_a_disabled_account_loses_its_open_session_and_a_new_role_applies_at_once(app_env, tmp_path) -> None:
+    state = tmp_path / "state"
+    add_user(state, "ann", "approver", PASSWORD)
+    app_env(state)
+    at = _log_in(_app(), "ann", PASSWORD)
+    assert any("**ann** · approver" in m.value for m in at.sidebar.markdown)
+    with sqlite3.connect(state / "mlwatch.db") as con:  # as an administrator's change would
+        con.execute("UPDATE users SET role = 'marketer' WHERE name = 'ann'")
+    at.run()
+    assert any("**ann** · marketer" in m.value for m in at.sidebar.markdown)
+    disable_user(state, "ann")
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["mlwatch"]  # back at the login page
+    assert "the account is disabled" in at.warning[0].value
 
 
 def _demo_session(role: str, run_id: str) -> AppTest:

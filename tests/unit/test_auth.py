@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from mlwatch.errors import AuthError, MlwatchError, PermissionDenied
+from mlwatch.errors import AuthError, LoginLocked, MlwatchError, PermissionDenied
+from mlwatch.governance import throttle
 from mlwatch.governance.auth import (
     User,
     add_user,
@@ -55,7 +57,8 @@ def test_disabled_accounts_cannot_log_in(tmp_path: Path) -> None:
     disable_user(tmp_path, "ann")
     with pytest.raises(AuthError):
         authenticate(tmp_path, "ann", PASSWORD)
-    assert find_user(tmp_path, "ann") is None and not has_accounts(tmp_path)
+    assert find_user(tmp_path, "ann") is None
+    assert has_accounts(tmp_path)  # login stays required: no demo mode once accounts existed
 
 
 @pytest.mark.parametrize(
@@ -121,3 +124,62 @@ def test_single_sign_on_roles_come_from_the_config_lists(email: str, role: str |
 
 def test_single_sign_on_default_role_applies_to_other_addresses() -> None:
     assert role_for_email("eve@elsewhere.example", (), (), (), "marketer") == "marketer"
+
+
+def test_five_wrong_passwords_lock_the_name_whether_or_not_it_exists(tmp_path: Path) -> None:
+    add_user(tmp_path, "ann", "approver", PASSWORD)
+    for name in ("ann", "ghost"):
+        for _ in range(throttle.ACCOUNT_LIMIT):
+            with pytest.raises(AuthError, match="wrong name or password"):
+                authenticate(tmp_path, name, "not the password", client=f"browser:{name}")
+        # Locked: even the right password is not checked, and the words do not tell whether the name exists.
+        with pytest.raises(LoginLocked) as info:
+            authenticate(tmp_path, name, PASSWORD, client=f"browser:{name}")
+        assert str(info.value).startswith("too many failed log-ins; try again in 1 minute")
+    locked = store.read_audit(tmp_path, action="login_locked")
+    assert [(r["actor"], r["detail"]["client"]) for r in locked] == [("ann", "browser:ann"), ("ghost", "browser:ghost")]
+
+
+def test_the_wait_doubles_and_ends(tmp_path: Path) -> None:
+    add_user(tmp_path, "ann", "approver", PASSWORD)
+    now = datetime.now(UTC)
+    for _ in range(throttle.ACCOUNT_LIMIT):
+        with pytest.raises(AuthError):
+            authenticate(tmp_path, "ann", "not the password", now=now)
+    with pytest.raises(LoginLocked):
+        authenticate(tmp_path, "ann", PASSWORD, now=now + timedelta(seconds=20))
+    later = now + timedelta(seconds=40)  # the first wait (30 s) is over: one more try
+    with pytest.raises(AuthError) as info:
+        authenticate(tmp_path, "ann", "still wrong", now=later)
+    assert not isinstance(info.value, LoginLocked)
+    # The failures are stamped by the clock (about ``now``): the sixth locks for 60 s, no longer 30 s.
+    with pytest.raises(LoginLocked):
+        authenticate(tmp_path, "ann", PASSWORD, now=now + timedelta(seconds=50))
+    assert authenticate(tmp_path, "ann", PASSWORD, now=later + timedelta(minutes=2)) == User("ann", "approver")
+    # A success ends the run of failures: one wrong password later does not lock again.
+    with pytest.raises(AuthError) as info:
+        authenticate(tmp_path, "ann", "wrong again", now=later + timedelta(minutes=3))
+    assert not isinstance(info.value, LoginLocked)
+
+
+def test_one_client_guessing_many_names_is_locked_too(tmp_path: Path) -> None:
+    add_user(tmp_path, "ann", "approver", PASSWORD)
+    for i in range(throttle.CLIENT_LIMIT):  # a different name each time: no name reaches its limit
+        with pytest.raises(AuthError):
+            authenticate(tmp_path, f"guess{i}", "not the password", client="browser:10.0.0.9")
+    with pytest.raises(LoginLocked):
+        authenticate(tmp_path, "ann", PASSWORD, client="browser:10.0.0.9")
+    assert authenticate(tmp_path, "ann", PASSWORD, client="browser:10.0.0.7") == User("ann", "approver")
+
+
+def test_a_disabled_account_can_do_nothing_more_and_a_new_role_applies_at_once(tmp_path: Path) -> None:
+    add_user(tmp_path, "ann", "approver", PASSWORD)
+    session = authenticate(tmp_path, "ann", PASSWORD)  # what a dashboard session holds
+    assert require(session, "signoff", tmp_path) == User("ann", "approver")
+    with sqlite3.connect(tmp_path / "mlwatch.db") as con:
+        con.execute("UPDATE users SET role = 'marketer' WHERE name = 'ann'")
+    with pytest.raises(PermissionDenied, match="ann \\(marketer\\) may not signoff"):
+        require(session, "signoff", tmp_path)
+    disable_user(tmp_path, "ann")
+    with pytest.raises(PermissionDenied, match="'ann' is disabled"):
+        require(session, "export", tmp_path)
