@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
-from mlwatch.cli.common import EXIT_OPEN, add_common, shell_user
+from mlwatch.cli.common import EXIT_OPEN, add_common, read_password, shell_user
 from mlwatch.errors import MlwatchError
 from mlwatch.governance import auth
 from mlwatch.state import store
@@ -31,12 +30,9 @@ def add_user(commands: argparse._SubParsersAction) -> None:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.name}: ")
-        if getpass.getpass("Repeat it: ") != password:
-            raise MlwatchError("the two passwords differ; nothing was created")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = read_password(f"Password for {args.name}: ")
+    if sys.stdin.isatty() and read_password("Repeat it: ") != password:
+        raise MlwatchError("the two passwords differ; nothing was created")
     user = auth.add_user(store.state_dir(args.state), args.name, args.role, password, actor=f"cli:{shell_user()}")
     print(f"Account {user.name} ({user.role}) created")
     return EXIT_OPEN

@@ -17,7 +17,12 @@ def add_signoff(commands: argparse._SubParsersAction) -> None:
     """The ``signoff`` command's arguments."""
     signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
     signoff.add_argument("--run", required=True, metavar="RUN_ID")
-    signoff.add_argument("--by", required=True, metavar="NAME", help="the approver's account name")
+    signoff.add_argument(
+        "--by",
+        required=True,
+        metavar="NAME",
+        help="the approver's account; its password is asked (or one line on stdin)",
+    )
     signoff.add_argument("--reason", required=True, help="at least a sentence saying why the failures are acceptable")
     accept = signoff.add_mutually_exclusive_group()
     accept.add_argument(
@@ -35,7 +40,12 @@ def add_revoke(commands: argparse._SubParsersAction) -> None:
     """The ``revoke`` command's arguments."""
     revoke = commands.add_parser("revoke", help="withdraw a run's sign-off (approver)")
     revoke.add_argument("--run", required=True, metavar="RUN_ID")
-    revoke.add_argument("--by", required=True, metavar="NAME")
+    revoke.add_argument(
+        "--by",
+        required=True,
+        metavar="NAME",
+        help="the approver's account; its password is asked (or one line on stdin)",
+    )
     revoke.add_argument("--reason", required=True)
     add_common(revoke, config=False)
     revoke.set_defaults(handler=_revoke)
@@ -52,7 +62,11 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--holdout", type=float, default=0.0, help="control group share, drawn within score deciles")
     export.add_argument("--seed", type=int, default=0, help="seed of the control group draw (recorded)")
     export.add_argument("--bom", action="store_true", help="start the file with a UTF-8 BOM (Excel)")
-    export.add_argument("--by", metavar="NAME", help="account to export as (default: the shell user)")
+    export.add_argument(
+        "--by",
+        metavar="NAME",
+        help="account to export as; its password is asked (or one line on stdin). Default: the shell user",
+    )
     add_common(export, config=False)
     export.set_defaults(handler=_export)
 

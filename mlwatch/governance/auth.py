@@ -27,11 +27,16 @@ _DUMMY_SALT = b"\x00" * 16
 
 @dataclass(frozen=True)
 class User:
-    """Who is acting, with which role, and how they were identified (password, sso, demo, cli)."""
+    """Who is acting, with which role, and how they were identified.
+
+    ``source``: ``password`` (a local account that logged in: read again before each governed
+    action), ``sso``, ``demo``, ``cli`` (a shell user without an account) or ``local`` (code
+    acting for a trusted caller, e.g. a test or a library user).
+    """
 
     name: str
     role: str
-    source: str = "password"
+    source: str = "local"
 
     def can(self, permission: str) -> bool:
         """True when the role grants ``permission``."""
@@ -157,7 +162,7 @@ def authenticate(
     expected = row["password_hash"] if row else b""
     if row is not None and hmac.compare_digest(_hash(password, salt), expected):
         throttle.record(state, row["name"], client, now, success=True)
-        return User(row["name"], row["role"])
+        return User(row["name"], row["role"], "password")
     if row is None:
         _hash(password, salt)  # same cost as a real check
     throttle.record(state, name[:64] or "(empty)", client, now, success=False)

@@ -180,13 +180,16 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
 
 
 def forbidden_approvers(state: str | Path, run: store.RunRecord) -> set[str]:
-    """Who may not sign a run off under four eyes: who started it and who wrote its event mapping."""
+    """Who may not sign a run off under four eyes: who started it and who wrote its event mapping.
+
+    A run started from a shell records ``cli:<login>``: the account of the same name is that person.
+    """
     names = {run.started_by}
     features = run.config.get("features")
     for row in store.read_audit(state, action="mapping"):
         if row["detail"].get("features") == features:
             names.add(row["actor"])
-    return names
+    return names | {name.removeprefix("cli:") for name in names}
 
 
 def _check_four_eyes(state: str | Path, run: store.RunRecord, approver: User) -> None:

@@ -60,7 +60,7 @@ def test_an_idle_session_times_out(app_env, tmp_path) -> None:
     add_user(state, "mia", "marketer", PASSWORD)
     app_env(state)
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["user"] = User("mia", "marketer")
+    at.session_state["user"] = User("mia", "marketer", "password")
     at.session_state["last_seen"] = time.monotonic() - 31 * 60
     at.run()
     assert any("timed out" in i.value for i in at.info)

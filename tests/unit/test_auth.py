@@ -30,7 +30,7 @@ def test_accounts_survive_a_restart_and_store_no_password(tmp_path: Path) -> Non
     assert not has_accounts(tmp_path)
     add_user(tmp_path, "ann", "approver", PASSWORD)
     assert has_accounts(tmp_path)  # a new connection, as after a restart
-    assert authenticate(tmp_path, "ann", PASSWORD) == User("ann", "approver")
+    assert authenticate(tmp_path, "ann", PASSWORD) == User("ann", "approver", "password")
     raw = (tmp_path / "mlwatch.db").read_bytes()
     assert PASSWORD.encode() not in raw
     with sqlite3.connect(tmp_path / "mlwatch.db") as con:
@@ -155,7 +155,9 @@ def test_the_wait_doubles_and_ends(tmp_path: Path) -> None:
     # The failures are stamped by the clock (about ``now``): the sixth locks for 60 s, no longer 30 s.
     with pytest.raises(LoginLocked):
         authenticate(tmp_path, "ann", PASSWORD, now=now + timedelta(seconds=50))
-    assert authenticate(tmp_path, "ann", PASSWORD, now=later + timedelta(minutes=2)) == User("ann", "approver")
+    assert authenticate(tmp_path, "ann", PASSWORD, now=later + timedelta(minutes=2)) == User(
+        "ann", "approver", "password"
+    )
     # A success ends the run of failures: one wrong password later does not lock again.
     with pytest.raises(AuthError) as info:
         authenticate(tmp_path, "ann", "wrong again", now=later + timedelta(minutes=3))
@@ -169,13 +171,13 @@ def test_one_client_guessing_many_names_is_locked_too(tmp_path: Path) -> None:
             authenticate(tmp_path, f"guess{i}", "not the password", client="browser:10.0.0.9")
     with pytest.raises(LoginLocked):
         authenticate(tmp_path, "ann", PASSWORD, client="browser:10.0.0.9")
-    assert authenticate(tmp_path, "ann", PASSWORD, client="browser:10.0.0.7") == User("ann", "approver")
+    assert authenticate(tmp_path, "ann", PASSWORD, client="browser:10.0.0.7") == User("ann", "approver", "password")
 
 
 def test_a_disabled_account_can_do_nothing_more_and_a_new_role_applies_at_once(tmp_path: Path) -> None:
     add_user(tmp_path, "ann", "approver", PASSWORD)
     session = authenticate(tmp_path, "ann", PASSWORD)  # what a dashboard session holds
-    assert require(session, "signoff", tmp_path) == User("ann", "approver")
+    assert require(session, "signoff", tmp_path) == User("ann", "approver", "password")
     with sqlite3.connect(tmp_path / "mlwatch.db") as con:
         con.execute("UPDATE users SET role = 'marketer' WHERE name = 'ann'")
     with pytest.raises(PermissionDenied, match="ann \\(marketer\\) may not signoff"):
