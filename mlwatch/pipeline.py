@@ -157,6 +157,7 @@ def run_monthly(
     user: User | None = None,
     loaded: LoadedLogs | None = None,
     measure_actuals: bool = True,
+    within: tuple[Path, ...] | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
 
@@ -166,6 +167,8 @@ def run_monthly(
         loaded: logs already read by ``load_logs`` (backfill reads them once for every month).
         measure_actuals: afterwards, measure the actual performance of stored runs of these logs
             whose next month is now in the logs.
+        within: for a run started from the browser, the real folders ([logs] allowed) that every
+            log file found must lie in, links resolved; a file elsewhere refuses the run.
 
     Raises:
         PermissionDenied: ``user`` may not start runs.
@@ -182,7 +185,7 @@ def run_monthly(
     stages = _Stages(progress or _silent)
     try:
         with db.engine_errors(str(logs)):
-            ingest = read_stage(con, str(logs), config, stages, loaded)
+            ingest = read_stage(con, str(logs), config, stages, loaded, within)
             result = _run(con, str(logs), Months(reference, current, ()), ingest, config, state, started_by, stages)
             if measure_actuals:
                 measure_stored_actuals(con, state, str(logs))
@@ -225,11 +228,16 @@ def _run(
 
 
 def read_stage(
-    con: duckdb.DuckDBPyConnection, logs: str, config: Config, stages: _Stages, loaded: LoadedLogs | None = None
+    con: duckdb.DuckDBPyConnection,
+    logs: str,
+    config: Config,
+    stages: _Stages,
+    loaded: LoadedLogs | None = None,
+    within: tuple[Path, ...] | None = None,
 ) -> IngestReport:
     """Read, validate and de-duplicate the logs into the ``events`` table (unless ``loaded`` did already)."""
     stages("Reading the logs")
-    return loaded.ingest if loaded else read_events(con, logs, config.columns)
+    return loaded.ingest if loaded else read_events(con, logs, config.columns, within=within)
 
 
 def require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> Months:

@@ -16,7 +16,7 @@ from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
 from mlwatch.governance.auth import ROLES, User
 from mlwatch.governance.export import prospect_list
-from mlwatch.ingest.access import resolve_allowed_logs
+from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.state import store
 from mlwatch.summary import RunSummary
@@ -198,9 +198,19 @@ def start_run(
 
     with st.status(label, expanded=True) as status:
         try:
-            path = resolve_allowed_logs(logs, config.logs.allowed_dirs())
+            allowed = config.logs.allowed_dirs()
+            path = resolve_allowed_logs(logs, allowed)
             config = before() if before else config
-            result = run_monthly(path, reference, current, config, state_path(), progress=st.write, user=acting_user())
+            result = run_monthly(
+                path,
+                reference,
+                current,
+                config,
+                state_path(),
+                progress=st.write,
+                user=acting_user(),
+                within=allowed_roots(allowed),  # every file found, not only the folder asked for
+            )
         except MlwatchError as exc:
             status.update(label="The run could not start", state="error")
             st.error(f"{exc}")

@@ -27,19 +27,23 @@ def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | P
         raise InputError(
             f"{text}: patterns are not allowed from the browser; give a folder or file inside {_listing(allowed)}"
         )
-    root = Path(base)
-    target = root / text
+    target = Path(base) / text
     if not target.exists():
         raise InputError(f"{text}: no such file or folder; use a folder inside {_listing(allowed)}")
     real = target.resolve()
-    for folder in allowed:
-        allowed_root = (root / folder).resolve()
+    for allowed_root in allowed_roots(allowed, base):
         if real == allowed_root or real.is_relative_to(allowed_root):
             return real
     raise InputError(
         f"{text}: outside the log folders this dashboard may read ({_listing(allowed)}); "
         "an administrator can add a folder to [logs] allowed in the config"
     )
+
+
+def allowed_roots(allowed: tuple[str, ...], base: str | Path = ".") -> tuple[Path, ...]:
+    """The real paths of the allowed folders (relative ones taken from ``base``): what every log file
+    of a run started from the browser must lie in, links resolved (``find_log_files(within=...)``)."""
+    return tuple((Path(base) / folder).resolve() for folder in allowed)
 
 
 def _listing(allowed: tuple[str, ...]) -> str:

@@ -15,12 +15,35 @@ CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet",)
 
 
-def find_log_files(source: str | Path) -> list[Path]:
+def find_log_files(source: str | Path, within: tuple[Path, ...] | None = None) -> list[Path]:
     """Resolve a file, a directory (recursively) or a glob into the log files it names.
 
+    Args:
+        within: for a run started from the browser, the real folders it may read: every file
+            found is resolved (links followed) and must lie inside one of them; the files are then
+            returned by their real paths. None (the command line): links are followed freely, as
+            a shell user may read those files anyway.
+
     Raises:
-        InputError: nothing exists there, or nothing in a known format.
+        InputError: nothing exists there, nothing in a known format, or a file outside ``within``.
     """
+    files = _log_files(source)
+    return files if within is None else [_inside(path, within) for path in files]
+
+
+def _inside(path: Path, within: tuple[Path, ...]) -> Path:
+    real = path.resolve()
+    if any(real == folder or real.is_relative_to(folder) for folder in within):
+        return real
+    raise InputError(
+        f"{path}: links to a file outside the log folders this dashboard may read; nothing was read. "
+        "Remove the link, or ask an administrator to add the file's folder to [logs] allowed",
+        path=str(path),
+        key="logs.allowed",
+    )
+
+
+def _log_files(source: str | Path) -> list[Path]:
     text = str(source)
     path = Path(text)
     if path.is_file():

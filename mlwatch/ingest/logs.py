@@ -41,7 +41,11 @@ EVENTS_SCHEMA = (
 
 
 def read_events(
-    con: duckdb.DuckDBPyConnection, source: str | Path, columns: Columns, sample_size: int = 100
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    columns: Columns,
+    sample_size: int = 100,
+    within: tuple[Path, ...] | None = None,
 ) -> IngestReport:
     """Read the logs at ``source`` into the DuckDB table ``events``.
 
@@ -49,10 +53,15 @@ def read_events(
     ``event``, ``ts`` (TIMESTAMP, UTC), ``event_id`` and ``file``. Rejected
     rows go to the table ``rejected`` (file, line, reason, text).
 
+    Args:
+        within: for a run started from the browser, the real folders every file must lie in (see
+            ``find_log_files``).
+
     Raises:
-        InputError: no readable file, a file without a required column, or no valid event.
+        InputError: no readable file, a file without a required column, a file outside ``within``,
+            or no valid event.
     """
-    files = find_log_files(source)
+    files = find_log_files(source, within)
     # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
     # so the events are never copied (at tens of millions of rows a copy doubles the memory).
     con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")

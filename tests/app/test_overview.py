@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 from mlwatch.state import store
-from tests.app.conftest import open_page
+from tests.app.conftest import SAMPLE_LOGS, open_page
 
 
 def test_empty_state_invites_to_start_a_run(app_env) -> None:
@@ -70,3 +72,25 @@ def test_the_sidebar_picker_switches_the_run_every_page_shows(app_env, stored_ru
     assert "GATE OPEN" in at.markdown[0].value
     at.switch_page("pages/export.py").run()
     assert len(at.get("download_button")) == 1  # the export page follows the picked run
+
+
+def test_a_link_inside_an_allowed_folder_to_a_file_outside_refuses_the_run(app_env, private_state, tmp_path) -> None:
+    # ln -s /etc/passwd <allowed>/2026-05/zz.jsonl, then a run from the form: nothing of it may be read.
+    logs = tmp_path / "logs"
+    shutil.copytree(SAMPLE_LOGS, logs)
+    secret = tmp_path / "private" / "secret.jsonl"
+    secret.parent.mkdir()
+    secret.write_text('{"user_id": "root:x:0:0", "event": "item_view", "timestamp": "2026-04-02T10:00:00Z"}\n' * 3)
+    (logs / "2026-04" / "zz.jsonl").symlink_to(secret)
+    config = app_env(private_state)
+    config.write_text(config.read_text().replace(str(SAMPLE_LOGS), str(logs)))
+    before = len(store.list_runs(private_state))
+    at = open_page("overview.py")
+    at.text_input(key="start_logs").set_value(str(logs))
+    at.text_input(key="start_reference").set_value("2026-03")
+    at.text_input(key="start_current").set_value("2026-04")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith(f"{logs / '2026-04' / 'zz.jsonl'}: links to a file outside the log folders")
+    assert "root:x" not in " ".join(str(e.value) for e in at.error)
+    assert len(store.list_runs(private_state)) == before
