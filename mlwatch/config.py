@@ -44,15 +44,18 @@ class Thresholds:
     rejected_rows: float = 0.01
     duplicates: float = 0.005
     volume_ratio: float = 2.0
+    volume_day_share: float = 0.25  # a day below this share of the reference month's median for its weekday
+    coverage_share: float = 0.25  # a feature's share of a day's events below this share of its usual share
     missing_rate_change: float = 0.05
     zero_rate_change: float = 0.20
     drift: float = 0.10
     prediction_drift: float = 0.10
+    known_users_drop: float = 0.20  # the share of returning users may fall this much below its baseline
     estimated_mae_ratio: float = 1.10
     estimated_mae_fails: bool = False
 
 
-PER_FEATURE_KEYS = ("missing_rate_change", "zero_rate_change", "drift")
+PER_FEATURE_KEYS = ("coverage_share", "missing_rate_change", "zero_rate_change", "drift")
 
 
 @dataclass(frozen=True)

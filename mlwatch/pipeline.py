@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mlwatch.checks import rules
+from mlwatch.checks import rules, stream
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.errors import ConfigError, InputError, MlwatchError
@@ -26,21 +26,27 @@ from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
 from mlwatch.ingest.files import input_fingerprint
 from mlwatch.ingest.logs import read_events
+from mlwatch.monthly.changes import detect_changes, link_names
 from mlwatch.monthly.drift import DriftReport, compute_drift
 from mlwatch.monthly.estimate import estimate_mae, fit_error_model
 from mlwatch.monthly.features import (
+    Returning,
     build_features,
     month_activity,
     months_present,
+    returning_users,
     silent_features,
     summarise_features,
+    unknown_users,
 )
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
-from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts
-from mlwatch.months import next_month, parse_month
+from mlwatch.monthly.timeline import TIMELINE_FILE, Coverage, feature_daily, hourly_counts, measure_coverage, period_end
+from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts, suggest_from_links
+from mlwatch.months import month_name, next_month, parse_month, previous_month
 from mlwatch.state import store
 from mlwatch.summary import (
+    Change,
     CheckResult,
     DriftPart,
     FeaturesPart,
@@ -101,13 +107,34 @@ class Frames:
 
 
 @dataclass(frozen=True)
+class Stream:
+    """The event timeline of the run (hourly counts per name), its change points and daily counts per feature."""
+
+    hourly: pd.DataFrame
+    changes: tuple[Change, ...]
+    daily: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class KnownUsers:
+    """The current month's returning users, and the baseline share they are compared with (None: no baseline)."""
+
+    current: Returning
+    baseline: Returning | None
+    baseline_label: str
+
+
+@dataclass(frozen=True)
 class Measures:
-    """What the checks compare: each month's feature figures, volume, vocabulary and drift."""
+    """What the checks compare: each month's feature figures, volume, vocabulary, drift and the event stream."""
 
     features: FeaturesPart
     volume: VolumePart
     vocabulary: VocabularyDiff
     drift: DriftReport
+    stream: Stream
+    coverage: dict[str, Coverage]
+    known_users: KnownUsers
 
 
 def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
@@ -216,15 +243,16 @@ def _run(
     stages: _Stages,
 ) -> RunResult:
     months = require_months(con, logs, asked.reference, asked.current)
+    timeline = stream_stage(con, months, config, stages)
     frames = features_stage(con, months, config, stages)
     model = model_stage(frames, config, stages)
-    measures = measure_stage(con, months, frames, config, stages)
+    measures = measure_stage(con, months, frames, config, stages, timeline)
     labels = rules.MonthLabels.of(months.reference, months.current)
     checks = check_stage(config, ingest, measures, months, labels)
     estimate = estimate_stage(frames, model, config, stages)
     checks.append(_estimated_mae_check(config, estimate, labels))
     summary = assemble_summary(logs, months, ingest, measures, model, frames, estimate, checks, config)
-    return store_stage(state, summary, frames, model, measures.drift, started_by, stages)
+    return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream.hourly)
 
 
 def read_stage(
@@ -258,6 +286,16 @@ def require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, cu
     return Months(reference, current, present)
 
 
+def stream_stage(con: duckdb.DuckDBPyConnection, months: Months, config: Config, stages: _Stages) -> Stream:
+    """The event timeline from the events already read, its change points and the linked names."""
+    stages("Reading the event timeline")
+    end = period_end(months.current)
+    hourly = hourly_counts(con, months.reference, end)
+    changes = link_names(con, detect_changes(hourly, months.reference, months.current, end), hourly, months.reference,
+                         months.current, end)  # fmt: skip
+    return Stream(hourly, tuple(changes), feature_daily(hourly, config.features))
+
+
 def features_stage(con: duckdb.DuckDBPyConnection, months: Months, config: Config, stages: _Stages) -> Frames:
     """Build both months' per-user features (the current month's ``actual`` when its next month is known)."""
     stages("Building the monthly features")
@@ -279,14 +317,26 @@ def model_stage(frames: Frames, config: Config, stages: _Stages) -> TrainedModel
 
 
 def measure_stage(
-    con: duckdb.DuckDBPyConnection, months: Months, frames: Frames, config: Config, stages: _Stages
+    con: duckdb.DuckDBPyConnection, months: Months, frames: Frames, config: Config, stages: _Stages, timeline: Stream
 ) -> Measures:
-    """Measure what the checks compare: exact feature figures, volumes, vocabulary and drift."""
+    """Measure what the checks compare: exact feature figures, volumes, vocabulary, drift, coverage, known users."""
     stages("Checking the current month against the reference month")
     names = list(config.features)
     counts = {"reference": event_counts(con, months.reference), "current": event_counts(con, months.current)}
+    coverage = {
+        name: measure_coverage(timeline.daily, name, months.reference, months.current,
+                               config.threshold("coverage_share", name))
+        for name in names
+    }  # fmt: skip
+    unknown = {
+        "reference": {name: len(frames.reference) for name in silent_features(config.features, counts["reference"])},
+        "current": {name: unknown_users(con, months.current, coverage[name].gaps) for name in names},
+    }
+    unknown["current"].update(
+        {name: len(frames.current) for name in silent_features(config.features, counts["current"])}
+    )
     stats = {
-        month: summarise_features(con, frame, [*names, "prediction"], silent_features(config.features, counts[month]))
+        month: summarise_features(con, frame, [*names, "prediction"], unknown[month])
         for month, frame in (("reference", frames.reference), ("current", frames.current))
     }
     features = FeaturesPart(
@@ -297,14 +347,32 @@ def measure_stage(
         current=stats["current"],
     )
     volume = VolumePart(month_activity(con, months.reference), month_activity(con, months.current))
-    vocabulary = diff_vocabulary(counts["reference"], counts["current"], config.features)
+    vocabulary = suggest_from_links(
+        diff_vocabulary(counts["reference"], counts["current"], config.features), timeline.changes, config.features
+    )
     thresholds = {name: config.threshold("drift", name) for name in names}
     thresholds["prediction"] = config.threshold("prediction_drift")
     drift = compute_drift(
         frames.reference, frames.current, [*names, "prediction"], thresholds, config.drift.sample_size,
         config.drift.seed,
     )  # fmt: skip
-    return Measures(features, volume, vocabulary, drift)
+    known = _known_users(con, months)
+    return Measures(features, volume, vocabulary, drift, timeline, coverage, known)
+
+
+def _known_users(con: duckdb.DuckDBPyConnection, months: Months) -> KnownUsers:
+    """The current month's users seen in the reference month T, against T+1's users seen in T (when the
+    current month is T+1 itself: T's users seen in T-1, if the logs have it)."""
+    current = returning_users(con, months.current, months.reference)
+    target = next_month(months.reference)
+    if months.current != target:
+        label = f"{month_name(target)}'s users seen in {month_name(months.reference)}"
+        return KnownUsers(current, returning_users(con, target, months.reference), label)
+    earlier = previous_month(months.reference)
+    if earlier not in months.present:
+        return KnownUsers(current, None, "")
+    label = f"{month_name(months.reference)}'s users seen in {month_name(earlier)}"
+    return KnownUsers(current, returning_users(con, months.reference, earlier), label)
 
 
 def check_stage(
@@ -320,9 +388,14 @@ def check_stage(
     results = [
         rules.check_rejected_rows(ingest, config.threshold("rejected_rows")),
         rules.check_duplicates(duplicates, events, config.threshold("duplicates"), labels),
-        rules.check_volume(volume.reference, volume.current, config.threshold("volume_ratio"), labels),
+        rules.check_volume(volume.reference, volume.current, config.threshold("volume_ratio"), labels,
+                           config.threshold("volume_day_share")),
         rules.check_vocabulary(measures.vocabulary, config.features, labels),
-    ]
+    ]  # fmt: skip
+    changes = measures.stream.changes
+    for name, mapped in config.features.items():
+        threshold = config.threshold("coverage_share", name)
+        results.append(stream.check_coverage(name, measures.coverage[name], changes, mapped, threshold, labels))
     ref, cur = measures.features.reference, measures.features.current
     for name, mapped in config.features.items():
         threshold = config.threshold("missing_rate_change", name)
@@ -330,6 +403,9 @@ def check_stage(
     for name in config.features:
         threshold = config.threshold("zero_rate_change", name)
         results.append(rules.check_zero_rate(name, ref[name], cur[name], threshold, labels))
+    known = measures.known_users
+    results.append(stream.check_known_users(known.current, known.baseline, known.baseline_label,
+                                            config.threshold("known_users_drop"), labels))  # fmt: skip
     scores = measures.drift.scores
     for name in config.features:
         results.append(rules.check_drift(name, scores[name], config.threshold("drift", name), labels))
@@ -373,6 +449,7 @@ def assemble_summary(
         vocabulary=measures.vocabulary,
         ingest=ingest,
         features=measures.features,
+        changes=measures.stream.changes,
         volume=measures.volume,
         drift=DriftPart(
             measures.drift.method,
@@ -407,6 +484,7 @@ def store_stage(
     drift: DriftReport,
     started_by: str,
     stages: _Stages,
+    hourly: pd.DataFrame | None = None,
 ) -> RunResult:
     """Write the run's artifacts and rows: nothing is visible until both are complete."""
     import joblib
@@ -434,6 +512,8 @@ def store_stage(
     def write(folder: Path) -> None:
         frames.reference.to_parquet(folder / "features_reference.parquet", index=False)
         frames.current.to_parquet(folder / "features_current.parquet", index=False)
+        if hourly is not None:
+            hourly.to_parquet(folder / TIMELINE_FILE, index=False)
         (folder / "report.html").write_text(drift.html, encoding="utf-8")
         (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
         joblib.dump(model, folder / "model.joblib")

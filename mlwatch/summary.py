@@ -325,6 +325,63 @@ class MaeEstimate:
 
 
 @dataclass(frozen=True)
+class Link:
+    """The evidence that a new event name replaces an old one (``Change.replaces``).
+
+    ``hours_apart``: between the new name's start and the old name's stop or fall; ``user_share``:
+    share of the new name's users who used the old name in the reference month; ``level``: the
+    counts of every new name linked to the old one, since it stopped or fell, over the old name's
+    expected count in that time (near 1: together they make up its old level).
+    """
+
+    old: str
+    hours_apart: float
+    user_share: float | None
+    level: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the evidence object."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Link:
+        """Read an evidence object."""
+        return cls(data["old"], data["hours_apart"], data.get("user_share"), data.get("level"))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change point of an event name (DESIGN.md, "Changes in the event stream").
+
+    ``kind``: ``stopped``, ``started``, ``gap`` or ``level_shift``; ``at`` and ``until`` (gaps)
+    are ISO 8601 UTC to the hour, e.g. ``2026-05-15T12:00:00Z``.
+    """
+
+    event: str
+    kind: str
+    at: str
+    message: str
+    until: str | None = None
+    replaces: tuple[Link, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract's change object (``until`` for gaps, ``replaces`` for started names)."""
+        data: dict[str, Any] = {"event": self.event, "kind": self.kind, "at": self.at}
+        if self.kind == "gap":
+            data["until"] = self.until
+        data["message"] = self.message
+        if self.kind == "started":
+            data["replaces"] = [link.to_json() for link in self.replaces]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        """Read a change object."""
+        links = tuple(Link.from_json(link) for link in data.get("replaces", ()))
+        return cls(data["event"], data["kind"], data["at"], data.get("message", ""), data.get("until"), links)
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """A stored run: the JSON of ``run --json`` and ``summary.json``, typed.
 
@@ -353,6 +410,8 @@ class RunSummary:
     inputs_fingerprint: str = ""
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+    as_of: str | None = None
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
@@ -383,6 +442,8 @@ class RunSummary:
             "vocabulary": self.vocabulary.to_json(),
             "ingest": self.ingest.to_json(),
             "features": self.features.to_json(),
+            "changes": [change.to_json() for change in self.changes],
+            "as_of": self.as_of,
             "volume": self.volume.to_json(),
             "drift": self.drift.to_json(),
             "model": self.model.to_json(),
@@ -421,4 +482,6 @@ class RunSummary:
             inputs_fingerprint=data.get("inputs_fingerprint", ""),
             fingerprint=data.get("fingerprint", ""),
             seconds=dict(data.get("seconds") or {}),
+            changes=tuple(Change.from_json(c) for c in data.get("changes") or ()),
+            as_of=data.get("as_of"),
         )

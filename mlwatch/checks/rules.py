@@ -7,6 +7,8 @@ the reference month's beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from statistics import median
 
 from mlwatch.months import month_name
 from mlwatch.summary import CheckResult, FeatureStats, IngestReport, MonthVolume, Status, VocabularyDiff
@@ -62,8 +64,11 @@ def check_duplicates(
     return CheckResult("duplicates", None, status, rates["current"], rates["reference"], threshold, message)
 
 
-def check_volume(reference: MonthVolume, current: MonthVolume, ratio: float, labels: MonthLabels) -> CheckResult:
-    """Fail when events or users leave 1/ratio..ratio of the reference, or a day has no event."""
+def check_volume(
+    reference: MonthVolume, current: MonthVolume, ratio: float, labels: MonthLabels, day_share: float = 0.25
+) -> CheckResult:
+    """Fail when events or users leave 1/ratio..ratio of the reference, or a day has no event or fewer
+    than ``day_share`` of the reference month's median events for its weekday."""
     problems = []
     for key, noun in (("events", "events"), ("users", "active users")):
         now, before = getattr(current, key), getattr(reference, key)
@@ -76,6 +81,17 @@ def check_volume(reference: MonthVolume, current: MonthVolume, ratio: float, lab
     empty = [day for day, count in current.daily.items() if count == 0]
     if empty:
         problems.append(f"no events on {len(empty)} day(s) of {labels.current}: {_days_text(empty)}")
+    usual = _weekday_medians(reference.daily)
+    low = [
+        day
+        for day, count in current.daily.items()
+        if count and count < day_share * usual.get(date.fromisoformat(day).weekday(), 0)
+    ]
+    if low:
+        problems.append(
+            f"{len(low)} day(s) of {labels.current} with under {_pct(day_share, 0)} of the usual events for their"
+            f" weekday in {labels.reference} (partial delivery?): {_days_text(low)}"
+        )
     status = FAIL if problems else PASS
     message = (
         _sentence("; ".join(problems))
@@ -84,6 +100,13 @@ def check_volume(reference: MonthVolume, current: MonthVolume, ratio: float, lab
         f" ({labels.reference}: {reference.events:,} events, {reference.users:,} users)."
     )
     return CheckResult("volume", None, status, float(current.events), float(reference.events), ratio, message)
+
+
+def _weekday_medians(daily: dict[str, int]) -> dict[int, float]:
+    by_weekday: dict[int, list[int]] = {}
+    for day, count in daily.items():
+        by_weekday.setdefault(date.fromisoformat(day).weekday(), []).append(count)
+    return {weekday: float(median(counts)) for weekday, counts in by_weekday.items()}
 
 
 def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]], labels: MonthLabels) -> CheckResult:

@@ -7,6 +7,8 @@ later steps work on the per-user table it returns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pandas as pd
 
@@ -15,6 +17,16 @@ from mlwatch.months import month_days, month_start, next_month
 from mlwatch.summary import FeatureStats, MonthVolume
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
+
+
+@dataclass(frozen=True)
+class Returning:
+    """Share of a month's users already seen in an earlier month, and the usual shape of each month's ids."""
+
+    share: float
+    users: int
+    shape: str
+    earlier_shape: str
 
 
 def build_features(
@@ -73,17 +85,18 @@ def _aggregation(
 
 
 def summarise_features(
-    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str], unknown: frozenset[str] = frozenset()
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str], unknown: dict[str, int] | None = None
 ) -> dict[str, FeatureStats]:
     """Compute exact missing and zero counts, moments and quantiles of each column in DuckDB.
 
     Args:
-        unknown: features whose source delivered nothing in the month (``silent_features``): every
-            user's count is unknown there, though the column holds the 0 the model sees.
+        unknown: per feature, how many users' counts are unknown though the column holds the 0 the
+            model sees: every user where none of its events arrived in the month (``silent_features``),
+            else the users active only on its gap days (``unknown_users``).
     """
     con.register("feature_frame", frame)
     try:
-        return {name: _stats(con, name, name in unknown) for name in names}
+        return {name: _stats(con, name, (unknown or {}).get(name)) for name in names}
     finally:
         con.unregister("feature_frame")
 
@@ -93,7 +106,7 @@ def silent_features(features: dict[str, tuple[str, ...]], counts: dict[str, int]
     return frozenset(name for name, events in features.items() if not any(counts.get(e, 0) for e in events))
 
 
-def _stats(con: duckdb.DuckDBPyConnection, name: str, unknown: bool) -> FeatureStats:
+def _stats(con: duckdb.DuckDBPyConnection, name: str, unknown: int | None) -> FeatureStats:
     col = quote_ident(name)
     quantiles = ", ".join(f"quantile_cont({col}, {q})" for q in QUANTILES)
     row = con.execute(
@@ -104,7 +117,7 @@ def _stats(con: duckdb.DuckDBPyConnection, name: str, unknown: bool) -> FeatureS
     users, missing, zeros, mean, std, low, high, *qs = row
     return FeatureStats(
         users=int(users),
-        missing=int(users) if unknown else int(missing),
+        missing=int(missing) + (min(unknown, int(users)) if unknown else 0),
         zeros=int(zeros),
         mean=_float(mean),
         std=_float(std),
@@ -144,3 +157,45 @@ def _marks(values: tuple[str, ...]) -> str:
 
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def returning_users(con: duckdb.DuckDBPyConnection, month: str, earlier: str) -> Returning:
+    """The share of ``month``'s users with an event in ``earlier``, and each month's usual id shape."""
+    share, users = con.execute(
+        """WITH now AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?),
+                before AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?)
+           SELECT count(before.user_id) / greatest(count(*), 1), count(*)
+           FROM now LEFT JOIN before ON now.user_id = before.user_id""",
+        [*_bounds(month), *_bounds(earlier)],
+    ).fetchall()[0]
+    return Returning(float(share), int(users), _id_shape(con, month), _id_shape(con, earlier))
+
+
+def unknown_users(con: duckdb.DuckDBPyConnection, month: str, days: tuple[str, ...]) -> int:
+    """How many of ``month``'s users were active only on ``days`` (a feature's gap days: its count is unknown)."""
+    if not days:
+        return 0
+    return int(
+        con.execute(
+            """SELECT count(*) FROM (
+                   SELECT user_id FROM events WHERE ts >= ? AND ts < ? GROUP BY user_id
+                   HAVING bool_and(strftime(ts, '%Y-%m-%d') IN (SELECT unnest(?::VARCHAR[])))
+               )""",
+            [*_bounds(month), list(days)],
+        ).fetchall()[0][0]
+    )
+
+
+def _id_shape(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """The most common shape of the month's user ids: digits as 9, letters as a (``u00012`` -> ``a99999``)."""
+    row = con.execute(
+        """SELECT regexp_replace(regexp_replace(user_id, '[0-9]', '9', 'g'), '[A-Za-z]', 'a', 'g') AS shape
+           FROM (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?)
+           GROUP BY shape ORDER BY count(*) DESC, shape LIMIT 1""",
+        _bounds(month),
+    ).fetchall()
+    return row[0][0] if row else ""
+
+
+def _bounds(month: str) -> list[object]:
+    return [month_start(month), month_start(next_month(month))]

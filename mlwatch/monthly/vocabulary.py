@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from difflib import SequenceMatcher
 
 import duckdb
 
 from mlwatch.months import month_start, next_month
-from mlwatch.summary import VocabularyDiff
+from mlwatch.summary import Change, VocabularyDiff
 
 # Below this similarity a new event name gets no suggested feature.
 _MIN_SIMILARITY = 0.5
@@ -36,6 +37,20 @@ def diff_vocabulary(
         missing=missing,
         suggestions={name: suggest_feature(name, features, missing) for name in new},
     )
+
+
+def suggest_from_links(
+    vocabulary: VocabularyDiff, changes: tuple[Change, ...], features: dict[str, tuple[str, ...]]
+) -> VocabularyDiff:
+    """Suggest for each new name the feature of the name it replaces by evidence (``changes.link_names``),
+    before name similarity: a rename to an unrelated word is still found."""
+    owner = {event: feature for feature, events in features.items() for event in events}
+    suggestions = dict(vocabulary.suggestions)
+    for change in changes:
+        linked = [owner[link.old] for link in change.replaces if link.old in owner]
+        if change.event in suggestions and linked:
+            suggestions[change.event] = linked[0]
+    return replace(vocabulary, suggestions=suggestions)
 
 
 def suggest_feature(name: str, features: dict[str, tuple[str, ...]], missing: tuple[str, ...] = ()) -> str | None:

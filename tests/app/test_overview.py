@@ -22,8 +22,10 @@ def test_closed_run_shows_the_gate_closed_and_the_failures_in_plain_words(app_en
     assert "GATE CLOSED" in banner and "May 2026 checked against March 2026" in banner
     failures = " ".join(m.value for m in at.markdown)
     assert "Login count is 0 for 100% of users this month (March 2026: 9.1%)" in failures
-    # vocabulary, missing_rate[login] (unknown: no login event arrived), zero_rate[login], drift[login], prediction_drift
-    assert at.subheader[0].value == "5 check(s) failed"
+    # vocabulary, coverage[login] (no login event on any day), missing_rate[login] (unknown: no login event
+    # arrived), zero_rate[login], drift[login], prediction_drift
+    assert at.subheader[0].value == "6 check(s) failed"
+    assert "`user_login` stopped on 2026-04-30 at 23:00 UTC" in failures
     assert "Login is unknown for 100% of users in May 2026" in failures
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Users this month"] == "1,593" and metrics["Rejected rows"] == "29"
