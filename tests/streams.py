@@ -1,7 +1,7 @@
 """A seeded event stream with the shapes of real traffic, and the upstream accidents mlwatch must explain.
 
 Healthy months have weekly seasonality (busier weekends, more purchases on them), a daily rhythm
-and, optionally, a campaign day (three times the carts and purchases). Accidents: a rename of
+and, optionally, a campaign day (twice the carts and purchases). Accidents: a rename of
 ``user_login`` at a given hour, an outage of one event, days of partial ingest, and user ids
 whose shape changed.
 """
@@ -34,7 +34,7 @@ def generate_stream(
     """Events of ``users`` users over ``months``: ``event_id``, ``user_id``, ``event``, ``ts`` (naive UTC).
 
     Args:
-        campaign_day: ``YYYY-MM-DD`` on which carts and purchases triple.
+        campaign_day: ``YYYY-MM-DD`` on which carts and purchases double.
         rename_at: from this hour (``YYYY-MM-DDTHH``), ``user_login`` is written ``user_login_from_mobile``
             (60%) or ``user_login_from_pc``.
         outage: ``(event, from, until)``: no such event between the two hours.
@@ -81,7 +81,7 @@ def _month(rng: np.random.Generator, month: str, propensity: np.ndarray, campaig
     for event, rate in RATES.items():
         weights = WEEKDAY[days.weekday] * np.where(days.weekday >= 5, WEEKEND_BUYING.get(event, 1.0), 1.0)
         if campaign_day and event in ("add_to_cart", "purchase"):
-            weights = weights * np.where(days == pd.Timestamp(campaign_day), 3.0, 1.0)
+            weights = weights * np.where(days == pd.Timestamp(campaign_day), 2.0, 1.0)
         counts = rng.poisson(rate * propensity * active * weights.sum() / len(days))
         user = np.repeat(np.arange(len(propensity)), counts)
         day = rng.choice(len(days), size=len(user), p=weights / weights.sum())
