@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -42,6 +42,7 @@ from mlwatch.monthly.features import (
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
 from mlwatch.monthly.timeline import TIMELINE_FILE, Coverage, feature_daily, hourly_counts, measure_coverage, period_end
+from mlwatch.monthly.to_date import parse_as_of, release_events, restrict_events, same_days
 from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts, suggest_from_links
 from mlwatch.months import month_name, next_month, parse_month, previous_month
 from mlwatch.state import store
@@ -91,6 +92,17 @@ class Months:
     reference: str
     current: str
     present: tuple[str, ...]
+    as_of: date | None = None  # a month-to-date run: the current month's last day read
+
+    @property
+    def days(self) -> int | None:
+        """The days of each month compared: the days so far in a month-to-date run, else None (all)."""
+        return same_days(self.reference, self.as_of) if self.as_of else None
+
+    @property
+    def end(self) -> datetime:
+        """The end of the current period (exclusive)."""
+        return period_end(self.current, self.as_of.isoformat() if self.as_of else None)
 
     @property
     def has_actuals(self) -> bool:
@@ -185,6 +197,7 @@ def run_monthly(
     loaded: LoadedLogs | None = None,
     measure_actuals: bool = True,
     within: tuple[Path, ...] | None = None,
+    as_of: str | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
 
@@ -194,6 +207,8 @@ def run_monthly(
         loaded: logs already read by ``load_logs`` (backfill reads them once for every month).
         measure_actuals: afterwards, measure the actual performance of stored runs of these logs
             whose next month is now in the logs.
+        as_of: ``YYYY-MM-DD``, a day of the current month: check the days so far against the same days
+            of the reference month (a provisional gate: alerts, never an export).
         within: for a run started from the browser, the real folders ([logs] allowed) that every
             log file found must lie in, links resolved; a file elsewhere refuses the run.
 
@@ -208,16 +223,22 @@ def run_monthly(
     parse_month(current)
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
+    to_date = parse_as_of(as_of, current) if as_of else None
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)
     try:
         with db.engine_errors(str(logs)):
             ingest = read_stage(con, str(logs), config, stages, loaded, within)
-            result = _run(con, str(logs), Months(reference, current, ()), ingest, config, state, started_by, stages)
-            if measure_actuals:
+            if to_date:
+                restrict_events(con, reference, to_date)
+            asked = Months(reference, current, (), to_date)
+            result = _run(con, str(logs), asked, ingest, config, state, started_by, stages)
+            if measure_actuals and not to_date:
                 measure_stored_actuals(con, state, str(logs))
         return result
     finally:
+        if to_date:
+            release_events(con)
         if loaded is None:
             con.close()
 
@@ -242,7 +263,7 @@ def _run(
     started_by: str,
     stages: _Stages,
 ) -> RunResult:
-    months = require_months(con, logs, asked.reference, asked.current)
+    months = require_months(con, logs, asked.reference, asked.current, asked.as_of)
     timeline = stream_stage(con, months, config, stages)
     frames = features_stage(con, months, config, stages)
     model = model_stage(frames, config, stages)
@@ -268,7 +289,9 @@ def read_stage(
     return loaded.ingest if loaded else read_events(con, logs, config.columns, within=within)
 
 
-def require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str) -> Months:
+def require_months(
+    con: duckdb.DuckDBPyConnection, logs: str, reference: str, current: str, as_of: date | None = None
+) -> Months:
     """Check that the reference month, its next month (the target) and the current month have events.
 
     Raises:
@@ -283,13 +306,13 @@ def require_months(con: duckdb.DuckDBPyConnection, logs: str, reference: str, cu
                 f"{logs}: no events in {month} ({role} month{'; ' + why if role == 'target' else ''}); {found}",
                 path=logs,
             )
-    return Months(reference, current, present)
+    return Months(reference, current, present, as_of)
 
 
 def stream_stage(con: duckdb.DuckDBPyConnection, months: Months, config: Config, stages: _Stages) -> Stream:
     """The event timeline from the events already read, its change points and the linked names."""
     stages("Reading the event timeline")
-    end = period_end(months.current)
+    end = months.end
     hourly = hourly_counts(con, months.reference, end)
     changes = link_names(con, detect_changes(hourly, months.reference, months.current, end), hourly, months.reference,
                          months.current, end)  # fmt: skip
@@ -346,7 +369,9 @@ def measure_stage(
         reference=stats["reference"],
         current=stats["current"],
     )
-    volume = VolumePart(month_activity(con, months.reference), month_activity(con, months.current))
+    volume = VolumePart(
+        month_activity(con, months.reference, months.days), month_activity(con, months.current, months.days)
+    )
     vocabulary = suggest_from_links(
         diff_vocabulary(counts["reference"], counts["current"], config.features), timeline.changes, config.features
     )
@@ -472,6 +497,7 @@ def assemble_summary(
         histograms=run_histograms(frames.reference, cur, list(config.features)),
         estimate=estimate,
         inputs_fingerprint=input_fingerprint(logs, stored_config),
+        as_of=months.as_of.isoformat() if months.as_of else None,
     )
     return _with_fingerprint(summary)
 
@@ -563,4 +589,6 @@ def _with_fingerprint(summary: RunSummary) -> RunSummary:
     digest = hashlib.sha256(summary.inputs_fingerprint.encode())
     digest.update(json.dumps([c.to_json() for c in summary.checks], sort_keys=True).encode())
     digest.update(json.dumps([summary.reference_month, summary.current_month, summary.features.users]).encode())
+    if summary.as_of:
+        digest.update(f"as_of={summary.as_of}".encode())
     return replace(summary, fingerprint=digest.hexdigest())

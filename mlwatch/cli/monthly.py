@@ -25,6 +25,12 @@ def add_run(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--logs", required=True, help="log file, directory (read recursively) or glob")
     run.add_argument("--reference", required=True, metavar="YYYY-MM", help="reference month (the model trains on it)")
     run.add_argument("--current", required=True, metavar="YYYY-MM", help="month to check and score")
+    run.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="month to date: check the current month's days up to this one against the same days of the reference"
+        " month (a provisional gate: it alerts, its list is never exported)",
+    )
     add_common(run)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     run.set_defaults(handler=_run)
@@ -62,7 +68,9 @@ def _run(args: argparse.Namespace) -> int:
     state = store.state_dir(args.state)
     from mlwatch.pipeline import run_monthly
 
-    result = run_monthly(args.logs, args.reference, args.current, config, state, started_by=f"cli:{shell_user()}")
+    result = run_monthly(
+        args.logs, args.reference, args.current, config, state, started_by=f"cli:{shell_user()}", as_of=args.as_of
+    )
     _notify(config, result.summary, state)
     if args.json:
         print(json.dumps(result.summary.to_json()))  # the contract's keys, then the detail the dashboard uses
@@ -163,11 +171,14 @@ def _summary_text(result: RunResult) -> str:
     s = result.summary
     ingest = s.ingest
     lines = [
-        f"mlwatch run {result.run_id}: reference {s.reference_month}, current {s.current_month}",
+        f"mlwatch run {result.run_id}: reference {s.reference_month}, current {s.current_month}"
+        + (f" to date ({s.as_of}; provisional: its list is never exported)" if s.as_of else ""),
         f"Gate: {result.gate.status.upper()}"
         + (f" ({len(result.gate.failed)} check(s) failed)" if result.gate.failed else " (every check passed)"),
         "",
     ]
+    if s.changes:
+        lines += ["What changed:", *(f"  {change.message}" for change in s.changes), ""]
     for check in result.checks:
         lines.append(f"  {_SYMBOL[check.status]}  {check.label:<24} {check.message}")
     vocab = s.vocabulary

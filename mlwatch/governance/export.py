@@ -21,7 +21,7 @@ import pandas as pd
 
 from mlwatch.errors import ExportBlocked, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
-from mlwatch.governance.signoff import gate_status
+from mlwatch.governance.signoff import gate_status, refuse_month_to_date
 from mlwatch.ingest.files import input_fingerprint
 from mlwatch.state import store
 from mlwatch.summary import GateStatus
@@ -244,6 +244,7 @@ def export_filename(run: store.RunRecord) -> str:
 
 
 def _check_gate(state: str | Path, run_id: str) -> None:
+    refuse_month_to_date(state, run_id, ExportBlocked)
     status = gate_status(state, run_id)
     if status == GateStatus.CLOSED:
         raise ExportBlocked(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mlwatch.config import AuthConfig
-from mlwatch.errors import SignoffError
+from mlwatch.errors import MlwatchError, SignoffError
 from mlwatch.governance.auth import User, require
 from mlwatch.state import store
 from mlwatch.summary import GateStatus, Status
@@ -113,6 +113,7 @@ def sign_off(
             this approver.
     """
     approver = require(user, "signoff", state)
+    refuse_month_to_date(state, run_id, SignoffError)
     run = store.get_run(state, run_id)
     if run.gate == GateStatus.OPEN:
         raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
@@ -176,6 +177,20 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
         )
         store.append_audit(
             con, approver.name, "revoke", run_id, {"signoff_id": row["id"], "reason": reason.strip(), "via": via}
+        )
+
+
+def refuse_month_to_date(state: str | Path, run_id: str, error: type[MlwatchError]) -> None:
+    """Refuse, raising ``error``, a month-to-date run: its gate is provisional and its list never leaves.
+
+    Raises:
+        MlwatchError: of type ``error``, for a run made with ``--as-of``.
+    """
+    as_of = store.read_summary(state, run_id).as_of
+    if as_of:
+        raise error(
+            f"run {run_id} checked the month only up to {as_of} (--as-of): its gate is provisional and its list is "
+            "never exported; run the complete month once it has ended"
         )
 
 

@@ -127,8 +127,12 @@ def _stats(con: duckdb.DuckDBPyConnection, name: str, unknown: int | None) -> Fe
     )
 
 
-def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> MonthVolume:
-    """Return the month's event and user totals and its events per calendar day (0 for empty days)."""
+def month_activity(con: duckdb.DuckDBPyConnection, month: str, days: int | None = None) -> MonthVolume:
+    """Return the month's event and user totals and its events per calendar day (0 for empty days).
+
+    Args:
+        days: only the month's first days (a month-to-date run); default every day.
+    """
     start, end = month_start(month), month_start(next_month(month))
     events, users = con.execute(
         "SELECT count(*), count(DISTINCT user_id) FROM events WHERE ts >= ? AND ts < ?", [start, end]
@@ -139,7 +143,7 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str) -> MonthVolume:
             [start, end],
         ).fetchall()
     )
-    daily = {day.isoformat(): int(per_day.get(day, 0)) for day in month_days(month)}
+    daily = {day.isoformat(): int(per_day.get(day, 0)) for day in month_days(month)[:days]}
     return MonthVolume(int(events), int(users), daily)
 
 

@@ -86,3 +86,37 @@ def test_user_ids_that_changed_shape_fail_known_users_and_show_both_shapes(capsy
     known = _check(run, "known_users")
     assert known["status"] == "fail" and known["value"] == 0.0 and known["reference"] > 0.8
     assert "`99999` in May 2026, `a99999` in March 2026" in known["message"]
+
+
+def test_month_to_date_runs_close_the_day_after_a_rename_and_their_list_never_leaves(capsys, tmp_path) -> None:
+    logs = write_stream(generate_stream(MONTHS[:3], users=1500, seed=21, rename_at="2026-05-15T12"), tmp_path / "l")
+    state = tmp_path / "state"
+    outcome = {}
+    for day in ("2026-05-14", "2026-05-15", "2026-05-16"):
+        code = main([*run_args(logs, "2026-05", state), "--as-of", day, "--json"])
+        run = json.loads(capsys.readouterr().out)
+        outcome[day] = (code, run["gate"], run["as_of"], [c["kind"] for c in run["changes"]])
+    # The day of the rename already explains it; the first morning after closes the gate.
+    assert outcome == {
+        "2026-05-14": (0, "open", "2026-05-14", []),
+        "2026-05-15": (0, "open", "2026-05-15", ["started", "started", "stopped"]),
+        "2026-05-16": (1, "closed", "2026-05-16", ["started", "started", "stopped"]),
+    }
+    assert "coverage[login]" in _failed(run)
+    assert _check(run, "volume")["message"].startswith("18,")  # 16 days of May against 16 days of March
+    assert run["volume"]["current"]["daily"].keys() == {f"2026-05-{d:02d}" for d in range(1, 17)}
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["export", "--run", run["run_id"], "--out", str(out), "--state", str(state)]) == 1
+    assert "never exported" in capsys.readouterr().err and not list(out.iterdir())
+    signoff = ["signoff", "--run", run["run_id"], "--by", "ann", "--reason", "x " * 20, "--accept-all-failed"]
+    assert main([*signoff, "--state", str(state)]) == 2
+    assert "checked the month only up to 2026-05-16" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"), [("2026-06-01", "not a day of the current month"), ("May 16", "not a date")]
+)
+def test_a_wrong_as_of_is_a_usage_error(capsys, tmp_path, as_of: str, message: str) -> None:
+    code = main([*run_args(tmp_path, "2026-05", tmp_path / "state"), "--as-of", as_of])
+    assert code == 2 and message in capsys.readouterr().err
