@@ -18,6 +18,7 @@ from mlwatch.governance.auth import ROLES, User
 from mlwatch.governance.export import prospect_list
 from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
+from mlwatch.monthly.timeline import read_timeline
 from mlwatch.state import store
 from mlwatch.summary import RunSummary
 from pages import _auth
@@ -97,6 +98,12 @@ def histograms(state: str, run_id: str) -> dict[str, Any]:
         return run.histograms
     reference, current = features(state, run_id, "reference"), features(state, run_id, "current")
     return run_histograms(reference, current, list(run.features.names))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def timeline(state: str, run_id: str) -> pd.DataFrame | None:
+    """A run's hourly counts per event name, or None for a run stored before the timeline existed."""
+    return read_timeline(store.run_path(state, run_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -185,7 +192,13 @@ def _picked() -> None:
 
 
 def start_run(
-    logs: str, reference: str, current: str, config: Config, label: str, before: Callable[[], Config] | None = None
+    logs: str,
+    reference: str,
+    current: str,
+    config: Config,
+    label: str,
+    before: Callable[[], Config] | None = None,
+    as_of: str | None = None,
 ) -> None:
     """Run the monthly job from the dashboard, with its progress, then show the new run (or the error).
 
@@ -193,6 +206,7 @@ def start_run(
         logs: the logs path asked for; refused unless inside ``[logs] allowed``.
         label: what the progress box says while it runs.
         before: a step to do first inside the same progress box (saving a mapping); returns the config to run with.
+        as_of: a day of the current month for a month-to-date run (provisional: never exported).
     """
     from mlwatch.pipeline import run_monthly
 
@@ -210,6 +224,7 @@ def start_run(
                 progress=st.write,
                 user=acting_user(),
                 within=allowed_roots(allowed),  # every file found, not only the folder asked for
+                as_of=as_of,
             )
         except MlwatchError as exc:
             status.update(label="The run could not start", state="error")

@@ -8,6 +8,7 @@ from mlwatch.config import Config
 from mlwatch.governance.mapping import map_events
 from mlwatch.present.charts import daily_events_figure
 from mlwatch.present.report import labels_of, rejected_tables, vocabulary_table
+from mlwatch.present.timeline_charts import changed_groups, daily_by_name, name_totals, timeline_chart
 from mlwatch.summary import RunSummary
 from pages import _shared
 
@@ -46,6 +47,33 @@ def _volume(run: RunSummary) -> None:
     ref_label, cur_label = labels_of(run)
     figure = daily_events_figure(run.volume.reference.daily, run.volume.current.daily, (ref_label, cur_label))
     st.plotly_chart(figure, width="stretch", key="daily_events")
+
+
+def _timeline(run: RunSummary) -> None:
+    st.subheader("Event timeline")
+    hourly = _shared.timeline(str(_shared.state_path()), run.run_id)
+    if hourly is None:
+        st.info("This run was stored before mlwatch kept the event timeline; run the checks again to see it.")
+        return
+    labels = labels_of(run)
+    daily = daily_by_name(hourly, run.reference_month, run.current_month, labels)
+    if not run.changes:
+        st.success(f"No event name stopped, started, went missing for a day or changed its share in {labels[1]}.")
+    for group in changed_groups(run.changes):
+        title = ", ".join(f"`{name}`" for name in group)
+        with st.expander(title, expanded=True, icon=":material/timeline:"):
+            for change in (c for c in run.changes if c.event in group):
+                st.markdown(f"- {change.message}")
+            chart = timeline_chart(daily, group, list(run.changes), labels, run.current_month)
+            st.altair_chart(chart, width="stretch", key=f"timeline_{group[0]}")
+    names = daily["event"].nunique()
+    with st.expander(f"Every event name ({names}), events per month", icon=":material/list:"):
+        st.dataframe(
+            name_totals(daily, labels),
+            hide_index=True,
+            width="stretch",
+            column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")},
+        )
 
 
 def _vocabulary(run: RunSummary) -> None:
@@ -96,16 +124,20 @@ def _apply_mapping(run: RunSummary, choices: dict[str, str]) -> None:
         return map_events(_shared.state_path(), _shared.config_path(), additions, _shared.acting_user())
 
     label = "Saving the mapping and running the checks again…"
-    _shared.start_run(run.logs, run.reference_month, run.current_month, _shared.app_config(), label, before=save)
+    _shared.start_run(
+        run.logs, run.reference_month, run.current_month, _shared.app_config(), label, before=save, as_of=run.as_of
+    )
 
 
 def render() -> None:
     run = _shared.page_run("Data")
     if run is None:
         return
+    # What changed and the fix first; then what was read.
+    _timeline(run)
+    _vocabulary(run)
     _ingest(run)
     _volume(run)
-    _vocabulary(run)
 
 
 _shared.guard_page()

@@ -153,6 +153,13 @@ def render() -> None:
     if run is None:
         return
     state = str(_shared.state_path())
+    if run.as_of:
+        st.info(
+            f"This run checked the month only up to {run.as_of} (month to date): its gate is provisional and its list "
+            "is never exported. Run the complete month once it has ended, then export that run's list.",
+            icon=":material/today:",
+        )
+        return
     status = so.gate_status(state, run.run_id)
     if status == GateStatus.CLOSED:
         # No ranked id of a closed, unsigned run reaches the browser: counts and reasons only.

@@ -9,6 +9,7 @@ import streamlit as st
 from mlwatch.governance.signoff import gate_status
 from mlwatch.months import previous_month
 from mlwatch.present.report import check_title, failed_checks, labels_of
+from mlwatch.present.timeline_charts import change_sentences
 from mlwatch.summary import RunSummary
 from pages import _shared
 
@@ -46,13 +47,20 @@ def _start_run_form(expanded: bool) -> None:
                 "Reference month (YYYY-MM)", value=previous_month(today, 3), key="start_reference"
             )
             current = right.text_input("Current month (YYYY-MM)", value=previous_month(today, 1), key="start_current")
+            as_of = st.text_input(
+                "Month to date: up to this day (YYYY-MM-DD, optional)",
+                key="start_as_of",
+                help="Check the current month's days so far against the same days of the reference month. "
+                "The gate is provisional: it alerts, and its list is never exported.",
+            )
             submitted = st.form_submit_button("Run the checks", type="primary")
         if submitted:
-            _start_run(logs, reference.strip(), current.strip())
+            _start_run(logs, reference.strip(), current.strip(), as_of.strip() or None)
 
 
-def _start_run(logs: str, reference: str, current: str) -> None:
-    _shared.start_run(logs, reference, current, _shared.app_config(), "Running the monthly checks…")
+def _start_run(logs: str, reference: str, current: str, as_of: str | None = None) -> None:
+    label = "Running the monthly checks…" if as_of is None else f"Running the checks up to {as_of}…"
+    _shared.start_run(logs, reference, current, _shared.app_config(), label, as_of=as_of)
 
 
 def _gate_banner(run: RunSummary) -> None:
@@ -64,6 +72,21 @@ def _gate_banner(run: RunSummary) -> None:
         f"<div style='font-size:1.1rem'>{cur_label} checked against {ref_label}. {text}</div></div>",
         unsafe_allow_html=True,
     )
+    if run.as_of:
+        st.info(
+            f"Month to date: {cur_label} up to {run.as_of}, against the same days of {ref_label}. The gate is "
+            "provisional: it raises the alarm early, and this run's list is never exported.",
+            icon=":material/today:",
+        )
+
+
+def _what_changed(run: RunSummary) -> None:
+    if not run.changes:
+        return
+    st.subheader("What changed")
+    for sentence in change_sentences(run.changes):
+        st.markdown(f"- {sentence}")
+    st.caption("The Data page shows each change on the event timeline.")
 
 
 def render() -> None:
@@ -74,6 +97,7 @@ def render() -> None:
         _start_run_form(expanded=True)
         return
     _gate_banner(run)
+    _what_changed(run)
     failures = failed_checks(run)
     if failures:
         st.subheader(f"{len(failures)} check(s) failed")

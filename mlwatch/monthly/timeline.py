@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -36,6 +37,12 @@ def hourly_counts(con: duckdb.DuckDBPyConnection, reference: str, end: datetime)
     frame["events"] = frame["events"].astype("int64")
     frame["users"] = frame["users"].astype("int64")
     return frame
+
+
+def read_timeline(folder: Path) -> pd.DataFrame | None:
+    """The stored timeline of a run folder, or None for a run stored before the timeline existed."""
+    path = folder / TIMELINE_FILE
+    return pd.read_parquet(path) if path.exists() else None
 
 
 def period_end(current: str, as_of: str | None = None) -> datetime:

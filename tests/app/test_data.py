@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 from mlwatch.state import store
@@ -18,7 +19,7 @@ def test_ingest_report_and_vocabulary_of_the_broken_month(app_env, stored_runs) 
     at = open_page("data.py", stored_runs["closed"])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Rows read": "164,210", "Rejected rows": "29", "Duplicate events dropped": "177"}
-    reasons = at.dataframe[0].value
+    reasons = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     assert dict(zip(reasons["reason"], reasons["rows"])) == {
         "invalid json": 8,
         "missing user id": 12,
@@ -44,3 +45,30 @@ def test_mapping_the_new_login_names_saves_the_config_and_opens_the_gate(app_env
     newest = store.list_runs(private_state)[0]
     assert at.session_state["run_id"] == newest.run_id and newest.gate == "open"
     assert newest.current_month == "2026-05"
+
+
+def test_the_timeline_shows_the_stop_and_the_names_that_replace_it_first(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("data.py", stored_runs["closed"])
+    assert [h.value for h in at.subheader][:2] == ["Event timeline", "Event names"]  # the change and the fix first
+    changed, every = (e for e in at.expander if "user_login" in e.label or e.label.startswith("Every event name"))
+    assert changed.label == "`user_login`, `user_login_from_mobile`, `user_login_from_pc`"
+    notes = " ".join(m.value for m in changed.markdown)
+    assert "`user_login` stopped on 2026-04-30 at 23:00 UTC" in notes
+    assert "It probably replaces `user_login`" in notes
+    (chart,) = changed.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["line", "rule", "text"]  # the counts, and the change point marked on them
+    summary = store.read_summary(stored_runs["state"], stored_runs["closed"])
+    names = set(summary.vocabulary.reference_counts) | set(summary.vocabulary.current_counts)
+    assert every.label == f"Every event name ({len(names)}), events per month"
+    totals = next(df.value for df in at.dataframe if "event name" in df.value.columns)
+    assert totals.set_index("event name").loc["user_login", "events May 2026"] == 0
+
+
+def test_a_healthy_month_says_nothing_changed(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("data.py", stored_runs["open"])
+    assert at.success[0].value.startswith("No event name stopped, started")
+    assert at.expander[0].label.startswith("Every event name (")

@@ -96,3 +96,32 @@ def test_a_link_inside_an_allowed_folder_to_a_file_outside_refuses_the_run(app_e
     assert at.error[0].value.startswith(f"{logs / '2026-04' / 'zz.jsonl'}: links to a file outside the log folders")
     assert "root:x" not in " ".join(str(e.value) for e in at.error)
     assert len(store.list_runs(private_state)) == before
+
+
+def test_the_overview_says_what_changed_and_when_before_the_checks(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("overview.py", stored_runs["closed"])
+    assert [h.value for h in at.subheader][:2] == ["What changed", "6 check(s) failed"]
+    assert at.markdown[1].value == (
+        "- `user_login` stopped on 2026-04-30 at 23:00 UTC; `user_login_from_mobile` and `user_login_from_pc` "
+        "started then and probably replace it (80% or more of their users used `user_login` before)."
+    )
+    healthy = open_page("overview.py", stored_runs["open"])
+    assert "What changed" not in [h.value for h in healthy.subheader]
+
+
+def test_a_month_to_date_run_from_the_form_is_provisional_and_never_offers_the_list(app_env, private_state) -> None:
+    app_env(private_state)
+    at = open_page("overview.py")
+    at.text_input(key="start_reference").set_value("2026-03")
+    at.text_input(key="start_current").set_value("2026-05")
+    at.text_input(key="start_as_of").set_value("2026-05-10")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    newest = store.list_runs(private_state)[0]
+    assert at.session_state["run_id"] == newest.run_id
+    assert store.read_summary(private_state, newest.run_id).as_of == "2026-05-10"
+    assert at.info[0].value.startswith("Month to date: May 2026 up to 2026-05-10, against the same days of March 2026")
+    export = open_page("export.py", newest.run_id, role="approver")
+    assert "checked the month only up to 2026-05-10" in export.info[0].value
+    assert not export.get("download_button") and not export.get("text_area") and not export.dataframe
