@@ -145,6 +145,8 @@ def update_actuals(
     for run in store.list_runs(state):
         if run_ids is not None and run.run_id not in run_ids:
             continue
+        if run.config.get("as_of"):
+            continue  # a month-to-date run is provisional: its list never left, nothing to measure
         if run_ids is None and logs is not None and not _same_logs(run.logs, logs):
             continue
         month = next_month(run.current_month)

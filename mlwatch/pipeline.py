@@ -461,6 +461,8 @@ def assemble_summary(
     """Put the stages' parts together, with the fingerprints a sign-off is bound to."""
     cur = frames.current
     stored_config = config.to_dict()
+    if months.as_of:  # kept with the run's row: lists tell a provisional run from a complete one without its summary
+        stored_config["as_of"] = months.as_of.isoformat()
     actual = (
         evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
     )

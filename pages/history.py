@@ -9,7 +9,16 @@ import streamlit as st
 
 from mlwatch.errors import MlwatchError
 from mlwatch.present import history_charts as charts
-from mlwatch.state.history import History, campaign_table, history_table, load_history, metric_frame, state_version
+from mlwatch.state.history import (
+    History,
+    campaign_table,
+    first_failures,
+    history_table,
+    load_history,
+    metric_frame,
+    month_to_date,
+    state_version,
+)
 from pages import _shared
 
 OPEN_PICKER_KEY = "history_month"
@@ -171,13 +180,35 @@ def render() -> None:
             if c.startswith(("zero_rate", "missing_rate"))
         },
     )
-    checks, volume, performance = st.tabs(["Data checks", "Volume and ingest", "Model performance"])
+    checks, volume, performance, to_date = st.tabs(
+        ["Data checks", "Volume and ingest", "Model performance", "Month to date"]
+    )
     with checks:
         _checks_tab(history, frame)
     with volume:
         _volume_tab(history, frame)
     with performance:
         _performance_tab(history, frame)
+    with to_date:
+        _month_to_date_tab(state)
+
+
+def _month_to_date_tab(state: str) -> None:
+    months = month_to_date(state)
+    if not months:
+        st.info(
+            "No month-to-date run yet. A daily `python -m mlwatch run ... --as-of YYYY-MM-DD` (or "
+            "`backfill --daily YYYY-MM`) shows here on which day each check first failed."
+        )
+        return
+    month = st.selectbox("Month", sorted(months, reverse=True), key="history_mtd_month")
+    days = months[month]
+    first = first_failures(days)
+    if first:
+        st.markdown("**First failed:** " + "; ".join(f"`{label}` on {day}" for label, day in first.items()))
+    else:
+        st.success(f"No check failed in {len(days)} month-to-date run(s) of {month}.")
+    st.altair_chart(charts.month_to_date_chart(days), width="stretch", key="history_mtd_chart")
 
 
 _shared.guard_page()

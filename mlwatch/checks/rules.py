@@ -103,10 +103,12 @@ def check_volume(
 
 
 def _weekday_medians(daily: dict[str, int]) -> dict[int, float]:
+    """Median events per weekday; a weekday the days do not cover (month to date) takes every day's median."""
     by_weekday: dict[int, list[int]] = {}
     for day, count in daily.items():
         by_weekday.setdefault(date.fromisoformat(day).weekday(), []).append(count)
-    return {weekday: float(median(counts)) for weekday, counts in by_weekday.items()}
+    overall = float(median(daily.values())) if daily else 0.0
+    return {weekday: float(median(by_weekday[weekday])) if weekday in by_weekday else overall for weekday in range(7)}
 
 
 def check_vocabulary(vocab: VocabularyDiff, features: dict[str, tuple[str, ...]], labels: MonthLabels) -> CheckResult:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from mlwatch.cli.common import EXIT_CLOSED, EXIT_OPEN, add_common, shell_user
 from mlwatch.config import Config, load_config
+from mlwatch.errors import MlwatchError
 from mlwatch.state import store
 
 if TYPE_CHECKING:  # the engines load only when these commands run
@@ -47,6 +48,14 @@ def add_backfill(commands: argparse._SubParsersAction) -> None:
         help='reference month ([history] compare = "previous": the first one)',
     )
     backfill.add_argument("--force", action="store_true", help="run again months already stored with the same inputs")
+    backfill.add_argument(
+        "--daily",
+        metavar="YYYY-MM",
+        help="instead, run this month to date for each of its days (--as-of each day), reading the logs once: "
+        "History shows the day each check first failed",
+    )
+    backfill.add_argument("--since", metavar="YYYY-MM-DD", help="with --daily: the first day to run")
+    backfill.add_argument("--until", metavar="YYYY-MM-DD", help="with --daily: the last day to run")
     add_common(backfill)
     backfill.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     backfill.set_defaults(handler=_backfill)
@@ -92,19 +101,23 @@ def _notify(config: Config, summary: RunSummary, state: Path) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from mlwatch.backfill import backfill
+    from mlwatch.backfill import backfill, backfill_daily
 
     config = load_config(args.config)
     state = store.state_dir(args.state)
-    done = backfill(
-        args.logs,
-        args.reference,
-        config,
-        state,
-        force=args.force,
-        started_by=f"cli:{shell_user()}",
-        progress=None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr),
-    )
+    progress = None if args.json else lambda text: print(f"Running {text}…", file=sys.stderr)
+    if (args.since or args.until) and not args.daily:
+        raise MlwatchError("--since and --until go with --daily YYYY-MM")
+    if args.daily:
+        done = backfill_daily(
+            args.logs, args.reference, args.daily, config, state, since=args.since, until=args.until,
+            force=args.force, started_by=f"cli:{shell_user()}", progress=progress,
+        )  # fmt: skip
+    else:
+        done = backfill(
+            args.logs, args.reference, config, state, force=args.force, started_by=f"cli:{shell_user()}",
+            progress=progress,
+        )  # fmt: skip
     if done.results:  # only the newest month is news: a first backfill must not send one message per past month
         _notify(config, max(done.results, key=lambda r: r.summary.current_month).summary, state)
     if args.json:
@@ -117,6 +130,7 @@ def _backfill(args: argparse.Namespace) -> int:
                             "reference_month": r.summary.reference_month,
                             "current_month": r.summary.current_month,
                             "gate": r.gate.status,
+                            "as_of": r.summary.as_of,
                             "failed": [c.label for c in r.gate.failed],
                         }
                         for r in done.results
@@ -131,8 +145,9 @@ def _backfill(args: argparse.Namespace) -> int:
     else:
         for r in done.results:
             failed = ", ".join(c.label for c in r.gate.failed)
+            month = f"{r.summary.current_month} to {r.summary.as_of}" if r.summary.as_of else r.summary.current_month
             print(
-                f"{r.summary.current_month} vs {r.summary.reference_month}: gate {r.gate.status:<6} {r.run_id}"
+                f"{month} vs {r.summary.reference_month}: gate {r.gate.status:<6} {r.run_id}"
                 + (f"  failed: {failed}" if failed else "")
             )
         for ref, cur, run_id in done.skipped:

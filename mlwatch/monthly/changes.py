@@ -74,7 +74,8 @@ class Stream:
         daily = self.reference_hours.resample("D").sum()
         totals = daily.sum(axis=1)
         shares = daily[totals > 0].div(totals[totals > 0], axis=0)  # a day without any event says nothing
-        return shares.groupby(shares.index.weekday).median()
+        # A weekday the reference days do not cover (a month-to-date run's first days) takes every day's median.
+        return shares.groupby(shares.index.weekday).median().reindex(range(7)).fillna(shares.median())
 
     def current_days(self) -> tuple[pd.DataFrame, pd.Series]:
         """Daily counts per name and in total over the current period."""

@@ -83,7 +83,8 @@ def measure_coverage(daily: pd.DataFrame, feature: str, reference: str, current:
     month = daily.index.strftime("%Y-%m")
     ref, cur = daily[month == reference], daily[month == current]
     share = (ref[feature] / ref["all"].where(ref["all"] > 0)).dropna()  # a day without any event says nothing
-    usual = share.groupby(share.index.weekday).median()
+    # A weekday the reference days do not cover (a month-to-date run's first days) takes the median of every day.
+    usual = share.groupby(share.index.weekday).median().reindex(range(7)).fillna(share.median())
     expected = usual.reindex(cur.index.weekday).to_numpy() * cur["all"].to_numpy()
     judged = expected >= MIN_EXPECTED
     ratio = cur[feature].to_numpy()[judged] / expected[judged]

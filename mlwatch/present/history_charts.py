@@ -6,7 +6,9 @@ Every point carries its run id as ``customdata`` so a click can open that month.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -220,3 +222,24 @@ def _label(metric: str) -> str:
         return names[metric]
     kind, share = metric.split("_top")
     return f"{kind} of the top {share}%"
+
+
+def month_to_date_chart(days: list[dict[str, Any]]) -> alt.Chart:
+    """Each day's month-to-date run (x) and every check that warned or failed on some day (y), by status."""
+    labels = sorted({label for day in days for label, status in day["statuses"].items() if status != "pass"})
+    rows = [
+        {"day": day["as_of"], "check": label, "status": day["statuses"].get(label, "pass"), "run": day["run_id"]}
+        for day in days
+        for label in labels
+    ]
+    colours = alt.Scale(domain=["pass", "warn", "fail"], range=["#1b7f3b", "#e0a100", "#b3261e"])
+    return (
+        alt.Chart(pd.DataFrame(rows), height=max(120, 28 * len(labels)))
+        .mark_rect()
+        .encode(
+            x=alt.X("day:O", title="checked up to (month to date)"),
+            y=alt.Y("check:N", title=None),
+            color=alt.Color("status:N", scale=colours, title=None),
+            tooltip=["day:N", "check:N", "status:N", "run:N"],
+        )
+    )

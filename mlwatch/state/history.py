@@ -49,7 +49,8 @@ def load_history(state: str | Path, all_runs: bool = False) -> History:
     Args:
         all_runs: keep every run, not only the newest of each month.
     """
-    records = store.list_runs(state)  # newest first
+    # Month-to-date runs are provisional: the month is shown by its complete runs (month_to_date lists them).
+    records = [record for record in store.list_runs(state) if not record.config.get("as_of")]  # newest first
     if not all_runs:
         newest: dict[str, store.RunRecord] = {}
         for record in records:
@@ -196,3 +197,33 @@ def _point(
         "actual": actual,
         "actuals_month": actuals_month,
     }
+
+
+def month_to_date(state: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """The month-to-date runs of each month, one per day (the newest), oldest day first.
+
+    Each row: ``as_of``, ``run_id``, ``reference_month``, ``gate``, ``statuses`` (check label -> status).
+    """
+    newest: dict[tuple[str, str], store.RunRecord] = {}
+    for record in store.list_runs(state):  # newest first
+        day = record.config.get("as_of")
+        if day:
+            newest.setdefault((record.current_month, day), record)
+    months: dict[str, list[dict[str, Any]]] = {}
+    for (month, day), record in sorted(newest.items()):
+        statuses = {check.label: str(check.status) for check in store.get_checks(state, record.run_id)}
+        months.setdefault(month, []).append(
+            {"as_of": day, "run_id": record.run_id, "reference_month": record.reference_month, "gate": record.gate,
+             "statuses": statuses}
+        )  # fmt: skip
+    return months
+
+
+def first_failures(days: list[dict[str, Any]]) -> dict[str, str]:
+    """The day each check first failed in a month's month-to-date runs (``month_to_date``), in that order."""
+    first: dict[str, str] = {}
+    for day in days:
+        for label, status in day["statuses"].items():
+            if status == "fail":
+                first.setdefault(label, day["as_of"])
+    return dict(sorted(first.items(), key=lambda item: (item[1], item[0])))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
+from mlwatch.config import Config
+from mlwatch.pipeline import run_monthly
 from tests.app.conftest import open_page
+from tests.conftest import SAMPLE_LOGS
 
 
 def test_without_runs_the_page_says_how_to_start(app_env, tmp_path: Path) -> None:
@@ -37,3 +42,21 @@ def test_choosing_a_month_opens_its_run_on_the_overview(app_env, backfilled_samp
     assert at.session_state["run_id"] == backfilled_sample["runs"]["2026-05"]
     assert at.title[0].value == "Overview"
     assert any("GATE CLOSED" in md.value for md in at.markdown)
+
+
+def test_month_to_date_runs_show_the_day_each_check_first_failed(app_env, private_state) -> None:
+    app_env(private_state)
+    assert open_page("history.py").info[-1].value.startswith("No month-to-date run yet")
+    for day in ("2026-05-01", "2026-05-02"):
+        run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", Config(), private_state, as_of=day)
+    at = open_page("history.py")
+    assert at.selectbox(key="history_mtd_month").value == "2026-05"
+    first = next(m.value for m in at.markdown if m.value.startswith("**First failed:**"))
+    assert "`coverage[login]` on 2026-05-01" in first  # the sample renamed logins from the first of May
+    (chart,) = [c for c in at.get("vega_lite_chart") if "checked up to" in c.proto.spec]
+    days = pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_pandas()
+    assert sorted(days["day"].unique()) == ["2026-05-01", "2026-05-02"]
+    assert set(days.loc[days["check"] == "coverage[login]", "status"]) == {"fail"}
+    # The month's row in the table is still its complete run: provisional runs do not stand for a month.
+    table = at.dataframe[0].value
+    assert list(table["month"]).count("2026-05") == 1

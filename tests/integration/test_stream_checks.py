@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlwatch.cli import main
+from mlwatch.state.history import first_failures, load_history, month_to_date
 from tests.conftest import run_args
 from tests.streams import generate_stream, write_stream
 
@@ -88,27 +89,32 @@ def test_user_ids_that_changed_shape_fail_known_users_and_show_both_shapes(capsy
     assert "`99999` in May 2026, `a99999` in March 2026" in known["message"]
 
 
-def test_month_to_date_runs_close_the_day_after_a_rename_and_their_list_never_leaves(capsys, tmp_path) -> None:
+def test_month_to_date_closes_the_day_after_a_rename_and_its_list_never_leaves(capsys, tmp_path) -> None:
     logs = write_stream(generate_stream(MONTHS[:3], users=1500, seed=21, rename_at="2026-05-15T12"), tmp_path / "l")
     state = tmp_path / "state"
-    outcome = {}
-    for day in ("2026-05-14", "2026-05-15", "2026-05-16"):
-        code = main([*run_args(logs, "2026-05", state), "--as-of", day, "--json"])
-        run = json.loads(capsys.readouterr().out)
-        outcome[day] = (code, run["gate"], run["as_of"], [c["kind"] for c in run["changes"]])
-    # The day of the rename already explains it; the first morning after closes the gate.
-    assert outcome == {
-        "2026-05-14": (0, "open", "2026-05-14", []),
-        "2026-05-15": (0, "open", "2026-05-15", ["started", "started", "stopped"]),
-        "2026-05-16": (1, "closed", "2026-05-16", ["started", "started", "stopped"]),
-    }
+    # The daily cron's two mornings, in one read of the logs: the day of the rename explains it, the next closes.
+    daily = ["backfill", "--logs", str(logs), "--reference", "2026-03", "--daily", "2026-05", "--state", str(state)]
+    assert main([*daily, "--since", "2026-05-14", "--until", "2026-05-15", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(r["as_of"], r["gate"]) for r in out["runs"]] == [("2026-05-14", "open"), ("2026-05-15", "open")]
+    code = main([*run_args(logs, "2026-05", state), "--as-of", "2026-05-16", "--json"])
+    run = json.loads(capsys.readouterr().out)
+    assert (code, run["gate"], run["as_of"]) == (1, "closed", "2026-05-16")
+    assert [c["kind"] for c in run["changes"]] == ["started", "started", "stopped"]
     assert "coverage[login]" in _failed(run)
-    assert _check(run, "volume")["message"].startswith("18,")  # 16 days of May against 16 days of March
-    assert run["volume"]["current"]["daily"].keys() == {f"2026-05-{d:02d}" for d in range(1, 17)}
-    out = tmp_path / "out"
-    out.mkdir()
-    assert main(["export", "--run", run["run_id"], "--out", str(out), "--state", str(state)]) == 1
-    assert "never exported" in capsys.readouterr().err and not list(out.iterdir())
+    assert run["volume"]["current"]["daily"].keys() == {f"2026-05-{d:02d}" for d in range(1, 17)}  # 16 days
+    assert run["volume"]["reference"]["daily"].keys() == {f"2026-03-{d:02d}" for d in range(1, 17)}  # against 16
+    months = month_to_date(state)
+    assert [day["as_of"] for day in months["2026-05"]] == ["2026-05-14", "2026-05-15", "2026-05-16"]
+    assert first_failures(months["2026-05"])["coverage[login]"] == "2026-05-16"
+    assert load_history(state).runs == ()  # provisional runs do not stand for the month
+    # Stored days are skipped the next time.
+    assert main([*daily, "--since", "2026-05-15", "--until", "2026-05-15", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"][0]["run_id"] == out["runs"][1]["run_id"]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["export", "--run", run["run_id"], "--out", str(out_dir), "--state", str(state)]) == 1
+    assert "never exported" in capsys.readouterr().err and not list(out_dir.iterdir())
     signoff = ["signoff", "--run", run["run_id"], "--by", "ann", "--reason", "x " * 20, "--accept-all-failed"]
     assert main([*signoff, "--state", str(state)]) == 2
     assert "checked the month only up to 2026-05-16" in capsys.readouterr().err
