@@ -27,6 +27,11 @@ from mlwatch.ingest.files import format_of
 # An event is a few hundred bytes: 10 MB leaves room for huge payloads and bounds DuckDB's buffers.
 MAX_LINE_BYTES = 10_000_000
 # DuckDB's error types for a line it refused, and the reason each becomes (else the format's own).
+# RE2 patterns (SQL literals) of a comma before a closing bracket, and of a JSON string.
+_TRAILING_COMMA = quote_literal(r",[ \t\r\n]*[\]}]")
+_JSON_STRING = quote_literal(r'"([^"\\]|\\.)*"')
+# A rejected line keeps at most this many characters of its text, as DuckDB's rejects do.
+_RAW_CHARS = 10_000
 # Prefix of the rejects tables (``<prefix><name>_rejects`` and ``<prefix><name>_scans``).
 _PREFIX = "staging_"
 _REJECT_REASONS = {"INVALID ENCODING": "invalid_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
@@ -62,31 +67,68 @@ def json_lines_sql(files: list[str], columns: Columns) -> list[str]:
     # One JSON parse per line: extract all fields at once as a list.
     rows = f"""
         SELECT filename AS file, NULL::BIGINT AS line,
-               CASE WHEN NOT ok THEN 'invalid_json' END AS reason,
-               CASE WHEN NOT ok THEN text END AS raw,
+               CASE WHEN too_long THEN 'line_too_long' WHEN NOT ok THEN 'invalid_json' END AS reason,
+               CASE WHEN NOT ok THEN left(concat_ws('\x01', text, rest), {_RAW_CHARS}) END AS raw,
                f[1] AS user_id, f[2] AS event, f[3] AS ts_text, NULL::TIMESTAMP AS ts_value, f[4] AS event_id
         FROM (
-            SELECT filename, text, ok,
+            SELECT filename, text, rest, too_long, ok,
                    json_extract_string(CASE WHEN ok THEN text END, {sql_list(paths)}) AS f
             FROM (
-                SELECT filename, text,
-                       coalesce(json_valid(text), false)
-                       AND (starts_with(text, '{{') OR starts_with(ltrim(text), '{{')) AS ok
-                FROM read_csv({sql_list(files)}, columns = {{'text': 'VARCHAR'}}, delim = '\x01',
-                              quote = '', escape = '', header = false, auto_detect = false,
-                              filename = true, strict_mode = false, {_rejects_options("json")})
-                WHERE text <> ''  -- an empty line is not a row; a line of spaces is invalid JSON
+                SELECT filename, text, rest, too_long,
+                       CASE WHEN NOT too_long AND rest IS NULL AND coalesce(json_valid(text), false)
+                                 AND (starts_with(text, '{{') OR starts_with(ltrim(text), '{{'))
+                            THEN {_strict_json("text")} ELSE false END AS ok
+                FROM (
+                    SELECT filename, text, rest,
+                           strlen(text) + coalesce(strlen(rest) + 1, 0) > {MAX_LINE_BYTES} AS too_long
+                    {_text_lines_sql(files)}
+                )
             )
         )
     """
     return [rows, _rejects_sql("json", "invalid_json")]
 
 
+def _text_lines_sql(files: list[str]) -> str:
+    """``FROM`` clause giving each non-empty line of the files as ``text`` (and ``filename``).
+
+    No byte is a safe delimiter, so a line holding the one used (0x01) gets the rest after it in
+    ``rest``: such a line is never valid JSON (a control character), and is counted, not cut.
+    The null string is a newline, which no field holds: ``text`` is never NULL and only empty
+    lines (which are not rows) are skipped.
+    """
+    return f"""
+        FROM read_csv({sql_list(files)}, columns = {{'text': 'VARCHAR', 'rest': 'VARCHAR'}}, delim = '\x01',
+                      quote = '', escape = '', header = false, auto_detect = false, null_padding = true,
+                      nullstr = '\n', filename = true, strict_mode = false, {_rejects_options("json")})
+    """
+
+
+def _strict_json(column: str) -> str:
+    """True unless the text uses what DuckDB's JSON parser accepts beyond RFC 8259.
+
+    That parser takes a comma before a closing bracket and the words NaN and Infinity; outside
+    strings they make a line invalid JSON. Only lines holding one of them anywhere are scanned again,
+    without their strings (one pattern with the words in it would cost a third of the read).
+    """
+
+    def lenient(text: str) -> str:
+        return f"regexp_matches({text}, {_TRAILING_COMMA}) OR contains({text}, 'NaN') OR contains({text}, 'Infinity')"
+
+    bare = f"regexp_replace({column}, {_JSON_STRING}, '', 'g')"
+    return f"CASE WHEN {lenient(column)} THEN NOT ({lenient(bare)}) ELSE true END"
+
+
 def _rejects_options(name: str) -> str:
-    """``read_csv`` options that record the refused lines in the tables ``staging_<name>_rejects`` and ``..._scans``."""
+    """``read_csv`` options that record the refused lines in the tables ``staging_<name>_rejects`` and ``..._scans``.
+
+    DuckDB counts the line break in a line's size except on a file's first line: its limit is set
+    2 bytes over ``MAX_LINE_BYTES``, so that every line up to it is read, and the queries compare
+    the size of what they read with ``MAX_LINE_BYTES`` themselves.
+    """
     return (
         f"store_rejects = true, rejects_table = '{_PREFIX}{name}_rejects', rejects_scan = '{_PREFIX}{name}_scans', "
-        f"max_line_size = {MAX_LINE_BYTES}"
+        f"max_line_size = {MAX_LINE_BYTES + 2}"
     )
 
 
@@ -133,11 +175,18 @@ def _csv_group_sql(index: int, header: tuple[str, ...], files: list[str], column
     """The rows of one group of CSV files with the same header, then the lines DuckDB's reader rejected.
 
     The second query reads the rejects table that the first one fills, so they run in this order.
+    A CSV line's size is that of its fields and commas (the quotes around a field are not counted).
     """
     spec = "{" + ", ".join(f"{quote_literal(h)}: 'VARCHAR'" for h in header) + "}"
     event_id = f"{quote_ident(columns.event_id)}" if columns.event_id in header else "NULL::VARCHAR"
+    # Every column is named (DuckDB decodes only the columns a query uses), so a bad byte anywhere
+    # on the line makes it a reject, as in JSON Lines.
+    fields = [f"coalesce({quote_ident(h)}, '')" for h in header]
+    size = " + ".join(f"strlen({f})" for f in fields) + f" + {len(fields) - 1}"
     rows = f"""
-        SELECT filename AS file, NULL::BIGINT AS line, NULL AS reason, NULL AS raw,
+        SELECT filename AS file, NULL::BIGINT AS line,
+               CASE WHEN {size} > {MAX_LINE_BYTES} THEN 'line_too_long' END AS reason,
+               CASE WHEN {size} > {MAX_LINE_BYTES} THEN left(concat_ws(',', {", ".join(fields)}), {_RAW_CHARS}) END AS raw,
                {quote_ident(columns.user_id)} AS user_id, {quote_ident(columns.event)} AS event,
                {quote_ident(columns.timestamp)} AS ts_text, NULL::TIMESTAMP AS ts_value, {event_id} AS event_id
         FROM read_csv(

@@ -78,18 +78,56 @@ def test_a_50_mb_line_is_rejected_as_too_long_and_its_sample_is_cut(tmp_path: Pa
     assert sample.reason == "line_too_long" and len(sample.text) <= 500 and sample.text.count("x") > 400
 
 
+@pytest.mark.parametrize("end", [b"\n", b"\r\n"])
 @pytest.mark.parametrize("extra", [0, 1])
-def test_the_maximum_line_size_is_exact(tmp_path: Path, extra: int) -> None:
-    head = b'{"user_id": "big", "event": "x", "timestamp": "2026-05-01", "pad": "'
-    line = head + b"y" * (MAX_LINE_BYTES + extra - len(head) - 2) + b'"}'
+@pytest.mark.parametrize("name", ["a.jsonl", "a.csv"])
+def test_the_maximum_line_size_is_exact_on_any_line(tmp_path: Path, name: str, extra: int, end: bytes) -> None:
+    # DuckDB counts the line break except on a file's first line; the rule does not.
+    head = b'{"user_id": "big", "event": "x", "timestamp": "2026-05-01", "pad": "' if name == "a.jsonl" else b"b,big,"
+    tail = b'"}' if name == "a.jsonl" else b",2026-05-01"
+    line = head + b"y" * (MAX_LINE_BYTES + extra - len(head) - len(tail)) + tail
     assert len(line) == MAX_LINE_BYTES + extra
-    path = _write(tmp_path / "a.jsonl", [line + b"\r\n", _line("a.jsonl", "05", 1)])
+    lines = [_line(name, "05", 1).rstrip(b"\n") + end, line + end, _line(name, "05", 2).rstrip(b"\n") + end]
+    path = _write(tmp_path / name, lines)
+    if name == "a.csv":
+        path.write_bytes(path.read_bytes().replace(b"\n", end, 1))  # the header's line break too
 
     report, users = _read(path)
 
-    assert report.rows_read == 2
+    assert report.rows_read == 3
     assert report.rejected_by_reason == ({"line_too_long": 1} if extra else {})
-    assert users == (["u1"] if extra else ["big", "u1"])
+    assert users == (["u1", "u2"] if extra else ["big", "u1", "u2"])
+
+
+def test_a_bad_byte_in_a_csv_column_the_run_does_not_use_still_rejects_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"user_id,event,timestamp,country\nu1,x,2026-05-01,FR\nu2,x,2026-05-01,\xff\n")
+    report, users = _read(path)
+    assert report.rejected_by_reason == {"invalid_encoding": 1} and users == ["u1"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"user_id": "u9", "event": "x", "timestamp": "2026-05-01",}',  # a trailing comma
+        b'{"user_id": "u9", "event": "x", "timestamp": "2026-05-01", "tags": [1, 2, ]}',
+        b'{"user_id": NaN, "event": "x", "timestamp": "2026-05-01"}',
+        b'{"user_id": "u9", "event": "x", "timestamp": "2026-05-01", "score": -Infinity}',
+        b'{"user_id": "u9", "event": "x", "timestamp": "2026-05-01"}\x01x',  # after the reader's delimiter
+        b"\x01",
+    ],
+)
+def test_lines_duckdb_would_take_but_that_are_not_json_are_invalid_json(tmp_path: Path, line: bytes) -> None:
+    path = _write(tmp_path / "a.jsonl", [_line("a.jsonl", "05", 1), line + b"\n", _line("a.jsonl", "05", 2)])
+    report, users = _read(path)
+    assert report.rows_read == 3 and report.rejected_by_reason == {"invalid_json": 1}
+    assert users == ["u1", "u2"]
+
+
+def test_json_text_that_only_looks_lenient_inside_strings_is_valid(tmp_path: Path) -> None:
+    line = b'{"user_id": "NaN,}", "event": "Infinity, ]", "timestamp": "2026-05-01", "note": "a \\",}"}\n'
+    report, users = _read(_write(tmp_path / "a.jsonl", [line]))
+    assert report.rejected_by_reason == {} and users == ["NaN,}"]
 
 
 def test_a_file_of_only_bad_bytes_is_counted_not_taken_for_a_wrong_field_name(tmp_path: Path) -> None:
