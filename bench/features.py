@@ -17,7 +17,8 @@ from mlwatch.config import Config
 from mlwatch.ingest import db
 from mlwatch.ingest.db import sql_list
 from mlwatch.ingest.files import find_log_files
-from mlwatch.ingest.logs import EVENTS_SCHEMA, json_lines_sql, read_events, validated_sql
+from mlwatch.ingest.logs import EVENTS_SCHEMA, read_events, validated_sql
+from mlwatch.ingest.staging import drop_rejects, json_lines_sql
 from mlwatch.monthly.features import build_features
 from mlwatch.months import month_start, next_month
 
@@ -70,15 +71,17 @@ def compare_line_validation(logs: Path, config: Config, repeat: int = 3) -> dict
     con = db.connect()
     try:
 
-        def load(source: str) -> Callable[[], Any]:
+        def load(*sources: str) -> Callable[[], Any]:
             def run() -> None:
                 con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
-                con.execute(f"INSERT INTO events {validated_sql(source, names)}")
+                drop_rejects(con)
+                for source in sources:
+                    con.execute(f"INSERT INTO events {validated_sql(source, names)}")
 
             return run
 
         seconds = {
-            "text_validated": _best(repeat, load(json_lines_sql(files, names))),
+            "text_validated": _best(repeat, load(*json_lines_sql(files, names))),
             "read_json": _best(repeat, load(plain)),
             "read_json_bare": _best(
                 repeat,

@@ -22,7 +22,7 @@ import pandas as pd
 from mlwatch.errors import ExportBlocked, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.governance.signoff import gate_status, refuse_month_to_date
-from mlwatch.ingest.files import input_fingerprint
+from mlwatch.ingest.files import input_fingerprint, inputs_unchanged
 from mlwatch.state import store
 from mlwatch.summary import GateStatus
 
@@ -258,10 +258,11 @@ def _check_gate(state: str | Path, run_id: str) -> None:
 def _check_inputs_unchanged(state: str | Path, run_id: str) -> None:
     run = store.get_run(state, run_id)
     try:
-        now = input_fingerprint(run.logs, run.config)
+        # This module's input_fingerprint is passed so that the page test can count the log checks.
+        unchanged = inputs_unchanged(run.inputs_fingerprint, run.logs, run.config, fingerprint=input_fingerprint)
     except MlwatchError as exc:
         raise ExportBlocked(f"run {run_id}: its logs cannot be checked against the sign-off ({exc})") from exc
-    if now != run.inputs_fingerprint:
+    if not unchanged:
         raise ExportBlocked(
             f"run {run_id}: the logs changed since this run was signed off; start a new run and have it signed off"
         )
