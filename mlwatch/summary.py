@@ -77,6 +77,40 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """A required field missing from rows that carry a field the other rows do not: a renamed field.
+
+    ``key`` is the ``[columns]`` key (``user_id``, ``event``, ``timestamp``), ``field`` the name the
+    config expects, ``since`` the hour (ISO, UTC) of the first such row when it has a time.
+    """
+
+    key: str
+    field: str
+    rows: int
+    since: str | None
+    new_fields: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """The finding and the one config line that fixes it."""
+        when = f" since {self.since[:10]} {self.since[11:16]} UTC" if self.since else ""
+        names = ", ".join(f"`{name}`" for name in self.new_fields)
+        return (
+            f"`{self.field}` is missing from {self.rows:,} rows{when}; the same rows carry a new field {names}:"
+            f' set [columns] {self.key} = "{self.new_fields[0]}" in the config if it is the same field.'
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the field change object."""
+        return {**asdict(self), "new_fields": list(self.new_fields)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FieldChange:
+        """Read a field change object."""
+        return cls(data["key"], data["field"], data["rows"], data.get("since"), tuple(data.get("new_fields", ())))
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What reading the logs found: exact row, reject and duplicate counts."""
 
@@ -88,6 +122,7 @@ class IngestReport:
     rejected_by_file: dict[str, int]
     duplicates_by_month: dict[str, int]
     sample: tuple[RejectedRow, ...] = field(default=())
+    field_changes: tuple[FieldChange, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         """Return the contract's ``ingest`` object plus the per-file detail."""
@@ -100,6 +135,7 @@ class IngestReport:
             "rows_by_file": dict(self.rows_by_file),
             "duplicates_by_month": dict(self.duplicates_by_month),
             "rejected_sample": [vars(row) for row in self.sample],
+            "field_changes": [change.to_json() for change in self.field_changes],
         }
 
     @classmethod
@@ -110,6 +146,7 @@ class IngestReport:
             dict(data.get("rows_by_file", {})), dict(data.get("rejected_by_file", {})),
             dict(data.get("duplicates_by_month", {})),
             tuple(RejectedRow(**row) for row in data.get("rejected_sample", [])),
+            tuple(FieldChange.from_json(change) for change in data.get("field_changes", [])),
         )  # fmt: skip
 
 

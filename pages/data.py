@@ -27,6 +27,8 @@ def _ingest(run: RunSummary) -> None:
     )
     duplicates.metric("Duplicate events dropped", _shared.number(ingest.duplicates))
     by_reason, by_file, sample = rejected_tables(run)
+    for change in ingest.field_changes:
+        st.warning(change.message, icon=":material/edit_note:")
     if ingest.rows_rejected:
         left, right = st.columns([1, 2])
         left.dataframe(by_reason, hide_index=True, width="stretch")

@@ -81,10 +81,10 @@ def _gate_banner(run: RunSummary) -> None:
 
 
 def _what_changed(run: RunSummary) -> None:
-    if not run.changes:
+    if not run.changes and not run.ingest.field_changes:
         return
     st.subheader("What changed")
-    for sentence in change_sentences(run.changes):
+    for sentence in [*change_sentences(run.changes), *(c.message for c in run.ingest.field_changes)]:
         st.markdown(f"- {sentence}")
     st.caption("The Data page shows each change on the event timeline.")
 

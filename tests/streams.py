@@ -65,12 +65,21 @@ def generate_stream(
     return frame
 
 
-def write_stream(frame: pd.DataFrame, folder: Path) -> Path:
-    """Write the stream as one JSON Lines file per month (ISO timestamps with Z); return the folder."""
+def write_stream(frame: pd.DataFrame, folder: Path, renamed_field: tuple[str, str, str] | None = None) -> Path:
+    """Write the stream as one JSON Lines file per month (ISO timestamps with Z); return the folder.
+
+    Args:
+        renamed_field: ``(field, new name, from hour)``: rows from that hour carry the field under its new name.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     out = frame.assign(timestamp=frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).drop(columns="ts")
+    renamed = frame["ts"] >= pd.Timestamp(renamed_field[2]) if renamed_field else pd.Series(False, index=frame.index)
     for month, part in out.groupby(frame["ts"].dt.strftime("%Y-%m")):
-        part.to_json(folder / f"{month}.jsonl", orient="records", lines=True)
+        lines = part[~renamed[part.index]].to_json(orient="records", lines=True)
+        if renamed_field and renamed[part.index].any():
+            moved = part[renamed[part.index]].rename(columns={renamed_field[0]: renamed_field[1]})
+            lines += moved.to_json(orient="records", lines=True)
+        (folder / f"{month}.jsonl").write_text(lines)
     return folder
 
 

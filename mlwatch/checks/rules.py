@@ -41,6 +41,8 @@ def check_rejected_rows(ingest: IngestReport, threshold: float) -> CheckResult:
             f"{ingest.rows_rejected:,} of {ingest.rows_read:,} rows ({_pct(share)}) were rejected"
             f" ({reasons}); allowed up to {_pct(threshold)}."
         )
+    for change in ingest.field_changes:
+        message += " " + change.message
     return CheckResult("rejected_rows", None, status, share, None, threshold, message)
 
 

@@ -9,6 +9,7 @@ alone would drop bad rows without a trace.
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,7 @@ import duckdb
 from mlwatch.config import Columns
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import engine_errors, fetch_row, fetch_value, quote_literal
+from mlwatch.ingest.fields import field_changes
 from mlwatch.ingest.files import find_log_files, format_of
 from mlwatch.ingest.staging import drop_rejects, staging_parts
 from mlwatch.summary import IngestReport, RejectedRow
@@ -76,7 +78,7 @@ def read_events(
         SELECT file, line, reason, coalesce(raw, '') AS text FROM events WHERE reason IS NOT NULL
     """)
     _find_duplicates(con)
-    report = _summarise(con, sample_size)
+    report = replace(_summarise(con, sample_size), field_changes=field_changes(con, columns))
     con.execute("DELETE FROM events WHERE reason IS NOT NULL OR rowid IN (SELECT row FROM duplicate_rows)")
     for column in ("line", "reason", "raw"):
         con.execute(f"ALTER TABLE events DROP COLUMN {column}")

@@ -30,6 +30,8 @@ MAX_LINE_BYTES = 10_000_000
 # RE2 patterns (SQL literals) of a comma before a closing bracket, and of a JSON string.
 _TRAILING_COMMA = quote_literal(r",[ \t\r\n]*[\]}]")
 _JSON_STRING = quote_literal(r'"([^"\\]|\\.)*"')
+# One valid JSON line in this many (by hash) keeps its text, to know which fields the valid rows carry.
+FIELD_SAMPLE = 1000
 # A rejected line keeps at most this many characters of its text, as DuckDB's rejects do.
 _RAW_CHARS = 10_000
 # Prefix of the rejects tables (``<prefix><name>_rejects`` and ``<prefix><name>_scans``).
@@ -68,7 +70,11 @@ def json_lines_sql(files: list[str], columns: Columns) -> list[str]:
     rows = f"""
         SELECT filename AS file, NULL::BIGINT AS line,
                CASE WHEN too_long THEN 'line_too_long' WHEN NOT ok THEN 'invalid_json' END AS reason,
-               CASE WHEN NOT ok THEN left(concat_ws('\x01', text, rest), {_RAW_CHARS}) END AS raw,
+               CASE WHEN NOT ok THEN left(concat_ws('\x01', text, rest), {_RAW_CHARS})
+                    -- kept for a row without a required field, and for a sample of the others:
+                    -- the fields they carry tell a renamed field (``fields.field_changes``)
+                    WHEN f[1] IS NULL OR f[2] IS NULL OR f[3] IS NULL OR hash(text) % {FIELD_SAMPLE} = 0
+                    THEN left(text, {_RAW_CHARS}) END AS raw,
                f[1] AS user_id, f[2] AS event, f[3] AS ts_text, NULL::TIMESTAMP AS ts_value, f[4] AS event_id
         FROM (
             SELECT filename, text, rest, too_long, ok,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mlwatch.cli import main
@@ -126,3 +127,20 @@ def test_month_to_date_closes_the_day_after_a_rename_and_its_list_never_leaves(c
 def test_a_wrong_as_of_is_a_usage_error(capsys, tmp_path, as_of: str, message: str) -> None:
     code = main([*run_args(tmp_path, "2026-05", tmp_path / "state"), "--as-of", as_of])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_a_field_renamed_mid_month_names_the_new_field_and_the_hour(capsys, tmp_path) -> None:
+    frame = generate_stream(MONTHS, users=1500, seed=21)
+    logs = write_stream(frame, tmp_path / "logs", renamed_field=("user_id", "userId", "2026-05-16T00"))
+    code = main([*run_args(logs, "2026-05", tmp_path / "state"), "--json"])
+    run = json.loads(capsys.readouterr().out)
+    late = int(((frame["ts"] >= pd.Timestamp("2026-05-16")) & (frame["ts"] < pd.Timestamp("2026-07-01"))).sum())
+    assert code == 1
+    assert run["ingest"]["rejected_by_reason"] == {"missing_user_id": late}
+    assert run["ingest"]["field_changes"] == [
+        {"key": "user_id", "field": "user_id", "rows": late, "since": "2026-05-16T00:00:00Z", "new_fields": ["userId"]}
+    ]
+    rejected = _check(run, "rejected_rows")
+    assert rejected["status"] == "fail"
+    assert "`user_id` is missing from" in rejected["message"] and "since 2026-05-16 00:00 UTC" in rejected["message"]
+    assert 'set [columns] user_id = "userId"' in rejected["message"]
