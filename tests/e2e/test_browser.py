@@ -92,3 +92,19 @@ def test_model_and_export_pages_open_without_errors(server: str, page, path: str
     page.get_by_text(text).first.wait_for(timeout=30_000)
     assert page.get_by_text("Traceback").count() == 0
     _shot(page, path)
+
+
+def test_data_page_draws_the_event_timeline_with_the_change_point_marked(server: str, page) -> None:
+    page.goto(f"{server}/data")
+    page.get_by_text("Event timeline").first.wait_for(timeout=30_000)
+    panel = page.get_by_test_id("stExpander").filter(has_text="user_login_from_mobile").first
+    panel.get_by_text("`user_login` stopped on 2026-04-30 at 23:00 UTC", exact=False).or_(
+        panel.get_by_text("user_login stopped on 2026-04-30 at 23:00 UTC", exact=False)
+    ).first.wait_for(timeout=30_000)
+    chart = panel.get_by_test_id("stVegaLiteChart")
+    chart.locator("svg.marks").wait_for(timeout=30_000)
+    # The stop is drawn on the chart: a rule and its label, beside the lines of the old and new names.
+    assert chart.locator(".mark-rule line, .mark-rule path").count() >= 1
+    assert "user_login stopped (2026-04-30 23:00)" in chart.locator(".mark-text.role-mark").text_content()
+    assert chart.locator(".mark-line path").count() >= 3
+    _shot(page, "timeline")
