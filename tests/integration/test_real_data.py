@@ -44,6 +44,21 @@ def _feature_sums(run: dict, state: Path, month: str) -> dict[str, int]:
     return {name: int(frame[name].sum()) for name in run["features"]["names"]}
 
 
+def _args(logs: Path, reference: str, current: str, config: Path, state: Path) -> list[str]:
+    return [
+        "--logs",
+        str(logs),
+        "--reference",
+        reference,
+        "--current",
+        current,
+        "--config",
+        str(config),
+        "--state",
+        str(state),
+    ]
+
+
 def test_tmall_log_with_mapped_event_codes_matches_an_independent_count(tmp_path: Path, capsys) -> None:
     # The file has day-only dates without a year ("6-4"); the README dates it 2013. Build a
     # timestamp in a temporary copy, keeping every row (the original is read by path only).
@@ -94,6 +109,17 @@ def test_tmall_log_with_mapped_event_codes_matches_an_independent_count(tmp_path
     assert run["model"]["actuals_month"] == "2013-08" and run["model"]["actual"]["mae"] is not None
     assert code == (0 if run["gate"] == "open" else 1)
     assert {c["name"] for c in run["checks"]} >= {"volume", "vocabulary", "zero_rate", "drift", "prediction_drift"}
+    # A healthy pair of real months: no event name stopped, started, paused or changed level.
+    assert run["changes"] == []
+    assert [c["status"] for c in run["checks"] if c["name"] == "coverage"] == ["pass"] * 4
+    # The log itself has no click ("0") at all on 2013-05-12 (buys and favourites that day, 1,300+
+    # clicks on the days around it): a real gap, found and dated as such.
+    _, may = _run(capsys, *_args(converted, "2013-04", "2013-05", config, state))
+    assert [(c["event"], c["kind"], c["at"], c["until"]) for c in may["changes"]] == [
+        ("0", "gap", "2013-05-11T01:00:00Z", "2013-05-13T00:00:00Z")
+    ]
+    view = next(c for c in may["checks"] if c["name"] == "coverage" and c["feature"] == "view")
+    assert view["status"] == "fail" and "2013-05-12" in view["message"]
 
 
 def test_tianchi_sample_read_directly_with_a_timestamp_format(tmp_path: Path, capsys) -> None:
@@ -132,3 +158,5 @@ def test_tianchi_sample_read_directly_with_a_timestamp_format(tmp_path: Path, ca
     # The sample stops on 2014-12-18: the volume check must see the missing days.
     volume_check = next(c for c in run["checks"] if c["name"] == "volume")
     assert volume_check["status"] == "fail" and "13 day(s)" in volume_check["message"]
+    # The whole stream ends on 12-18 (volume says so); no single event name is blamed for it.
+    assert run["changes"] == []
