@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mlwatch.errors import StateError
+from mlwatch.state import integrity
 from mlwatch.summary import CheckResult, RunSummary, Status
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_STATE = ".mlwatch"
 DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
@@ -39,6 +41,7 @@ AUDIT_ACTIONS = (
     "login_failed",
     "user_add",
     "user_disable",
+    "integrity",
 )
 
 
@@ -87,6 +90,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("PRAGMA foreign_keys = ON")
         _migrate(con)
+        _restore_triggers(con)
         yield con
     except sqlite3.DatabaseError as exc:
         raise StateError(f"{root / DB_FILE}: state database error ({exc})") from exc
@@ -108,6 +112,8 @@ def save_run(
 ) -> Path:
     """Store a finished run: artifacts first (atomically renamed), then the rows in one transaction.
 
+    The run's audit row records the SHA-256 of every file ``write_artifacts`` wrote (see ``integrity``).
+
     Args:
         write_artifacts: called with an empty folder to fill.
 
@@ -120,22 +126,25 @@ def save_run(
         staging = root / "runs" / f".tmp-{record.run_id}"
         if final.exists() or con.execute("SELECT 1 FROM runs WHERE run_id = ?", [record.run_id]).fetchone():
             raise StateError(f"{final}: a run with this id already exists; runs are immutable, start a new run")
-        staging.mkdir(parents=True)
         try:
+            staging.mkdir(parents=True)
             write_artifacts(staging)
+            artifacts = integrity.file_digests(staging)
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         try:
-            _insert_run(con, record, checks)
+            _insert_run(con, record, checks, artifacts)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
     return final
 
 
-def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckResult]) -> None:
+def _insert_run(
+    con: sqlite3.Connection, record: RunRecord, checks: list[CheckResult], artifacts: dict[str, str]
+) -> None:
     con.execute("BEGIN IMMEDIATE")
     try:
         row = {**vars(record), "config_json": json.dumps(record.config, sort_keys=True)}
@@ -148,24 +157,12 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
                 for i, c in enumerate(checks)
             ],
         )
-        failed = [c.label for c in checks if c.status == Status.FAIL]
-        append_audit(
-            con,
-            record.started_by,
-            "run",
-            record.run_id,
-            {
-                "reference_month": record.reference_month,
-                "current_month": record.current_month,
-                "logs": record.logs,
-                "gate": record.gate,
-                "failed": failed,
-                "fingerprint": record.fingerprint,
-            },
-        )
-        con.execute("COMMIT")
+        # What the gate depends on, digests of the rows just written and each artifact's SHA-256.
+        seal = integrity.run_seal(con, record.run_id, artifacts)
+        append_audit(con, record.started_by, "run", record.run_id, {"logs": record.logs, **seal})
+        _commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
 
 
@@ -177,10 +174,7 @@ def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str |
     """
     if action not in AUDIT_ACTIONS:
         raise StateError(f"audit action {action!r} is not declared; add it to store.AUDIT_ACTIONS")
-    con.execute(
-        "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
-        [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
-    )
+    integrity.append_chained(con, actor, action, run_id, detail)  # chained on the previous row's mac
 
 
 def list_runs(state: str | Path) -> list[RunRecord]:
@@ -240,9 +234,24 @@ def transaction(state: str | Path) -> Iterator[sqlite3.Connection]:
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
-        con.execute("COMMIT")
+        _commit(con)
+
+
+def _commit(con: sqlite3.Connection) -> None:
+    """Commit, then move the integrity head to the newest audit row."""
+    con.execute("COMMIT")
+    try:
+        integrity.advance_head(con)
+    except (sqlite3.Error, OSError, StateError):
+        pass  # committed: a head behind the chain is allowed, and the next commit moves it
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back unless SQLite already did (it does after some failed commits: disk full, I/O error)."""
+    if con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def run_path(state: str | Path, run_id: str) -> Path:
@@ -266,16 +275,42 @@ def _migrate(con: sqlite3.Connection) -> None:
         return
     con.execute("BEGIN IMMEDIATE")
     try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]  # another process may have upgraded it meanwhile
+        if version == SCHEMA_VERSION:
+            _rollback(con)
+            return
         if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
             con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
         # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
         # 3 -> 4: triggers that refuse deleting runs and updating or deleting checks, created below.
+        # 4 -> 5: the audit rows' hash chain; existing rows and records are sealed as found.
+        sealed = integrity.add_audit_macs(con, version)
         for statement in _statements(_SCHEMA):
             con.execute(statement)
+        integrity.seal_records(con, sealed)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        con.execute("COMMIT")
+        _commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
+        raise
+
+
+def _restore_triggers(con: sqlite3.Connection) -> None:
+    """Re-create the triggers of the schema that are missing (dropped outside mlwatch) and record it."""
+    present = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    if TRIGGERS.keys() <= present:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = sorted(TRIGGERS.keys() - present)
+        for name in missing:
+            con.execute(TRIGGERS[name])
+        if missing:
+            integrity.record_restored_triggers(con, missing)
+        _commit(con)
+    except BaseException:
+        _rollback(con)
         raise
 
 
@@ -291,6 +326,14 @@ def _statements(script: str) -> list[str]:
             statements.append(text)
             current = []
     return statements
+
+
+# The triggers of the schema by name: opening a state re-creates any that was dropped (and records it).
+TRIGGERS = {
+    match.group(1): statement
+    for statement in _statements(_SCHEMA)
+    if (match := re.match(r"CREATE TRIGGER IF NOT EXISTS (\w+)", statement))
+}
 
 
 def read_summary(state: str | Path, run_id: str) -> RunSummary:
