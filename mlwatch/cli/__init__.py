@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlwatch: interrupted; nothing was stored", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 (a scheduler must read 2, not 1 = "gate closed", from a crash)
+        print(
+            f"mlwatch: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}; this is a bug in mlwatch,"
+            " please report it with the command you ran",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:

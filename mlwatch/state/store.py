@@ -8,6 +8,7 @@ Runs are immutable: a rerun is a new run.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,6 +30,8 @@ SCHEMA_VERSION = 5
 DEFAULT_STATE = ".mlwatch"
 DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # disk full, file too large (ulimit -f), quota
+_FULL_SQLITE_CODES = {10, 13}  # SQLITE_IOERR (a write past the file size limit), SQLITE_FULL
 # Every action the audit trail records; append_audit refuses any other, and the Audit page filters by these.
 AUDIT_ACTIONS = (
     "run",
@@ -119,6 +122,10 @@ def save_run(
 
     Returns:
         The run's artifact folder.
+
+    Raises:
+        StateError: the id is taken, or the artifacts or rows cannot be written (disk full, file too
+            large): then nothing is stored.
     """
     root = Path(state)
     with connect(root) as con:
@@ -131,15 +138,25 @@ def save_run(
             write_artifacts(staging)
             artifacts = integrity.file_digests(staging)
             staging.rename(final)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise _not_stored(final, exc.strerror or str(exc), exc.errno in _FULL_ERRNOS) from exc
             raise
         try:
             _insert_run(con, record, checks, artifacts)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(final, ignore_errors=True)
+            if isinstance(exc, sqlite3.OperationalError):
+                full = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _FULL_SQLITE_CODES
+                raise _not_stored(root / DB_FILE, str(exc), full) from exc
             raise
     return final
+
+
+def _not_stored(path: Path, reason: str, full: bool) -> StateError:
+    advice = "free space or point --state elsewhere" if full else "check that the state folder is writable"
+    return StateError(f"{path}: cannot store the run ({reason}); {advice}; nothing was stored", path=str(path))
 
 
 def _insert_run(
