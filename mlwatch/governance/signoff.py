@@ -70,11 +70,11 @@ def signoffs(state: str | Path, run_id: str) -> list[Signoff]:
 
 
 def active_signoff(state: str | Path, run_id: str) -> Signoff | None:
-    """Return the run's sign-off in force, bound to the run's current fingerprint, or None."""
+    """Return the run's sign-off in force, bound to the run's current fingerprint and to its audit record, or None."""
     run = store.get_run(state, run_id)
     for signoff in reversed(signoffs(state, run_id)):
         if signoff.active and signoff.fingerprint == run.fingerprint:
-            return signoff
+            return signoff if verification.signoff_in_force(state, signoff.id) else None  # a row added by hand is not
     return None
 
 

@@ -159,24 +159,25 @@ def advance_head(con: sqlite3.Connection) -> None:
     """Move the head to the newest audit row, after a commit; never over evidence of tampering.
 
     A missing or edited head, or a head whose row no longer has its mac, stays as it is for
-    ``verify`` to report.
+    ``verify`` to report. Nothing here raises: the commit is done, and a head behind the chain is
+    allowed (the next commit moves it).
     """
-    root = state_root(con)
-    last = con.execute("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    if last is None or last[1] is None:
-        return
     try:
-        key = load_key(con, root)
-    except StateError:
-        return
-    head = read_head(root, key)
-    if head is None or not head.valid or head.id >= last[0]:
-        return
-    if head.id:
-        row = con.execute("SELECT mac FROM audit WHERE id = ?", [head.id]).fetchone()
-        if row is None or row[0] != head.mac:
+        root = state_root(con)
+        last = con.execute("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        if last is None or last[1] is None:
             return
-    _write_head(root, key, last[0], last[1])
+        key = load_key(con, root)
+        head = read_head(root, key)
+        if head is None or not head.valid or head.id >= last[0]:
+            return
+        if head.id:
+            row = con.execute("SELECT mac FROM audit WHERE id = ?", [head.id]).fetchone()
+            if row is None or row[0] != head.mac:
+                return
+        _write_head(root, key, last[0], last[1])
+    except (sqlite3.Error, OSError, StateError):
+        return
 
 
 def add_audit_macs(con: sqlite3.Connection, version: int) -> int:
@@ -238,10 +239,28 @@ def seal_records(con: sqlite3.Connection, audit_rows: int) -> None:
         append_chained(con, ACTOR, ACTION, None, {"sealed": "state", **counts, "note": note})
 
 
-def record_restored_triggers(con: sqlite3.Connection, names: list[str]) -> None:
-    """Record in the audit trail that these triggers were missing (dropped outside mlwatch) and were re-created."""
-    note = "dropped outside mlwatch; re-created when the state was opened"
-    append_chained(con, ACTOR, ACTION, None, {"recreated_triggers": names, "note": note})
+def restore_triggers(con: sqlite3.Connection, triggers: dict[str, str]) -> None:
+    """Re-create the schema's triggers (name -> statement) that are missing, and record them in the audit trail."""
+    if triggers.keys() <= _trigger_names(con):
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        missing = sorted(triggers.keys() - _trigger_names(con))  # another process may have done it meanwhile
+        for name in missing:
+            con.execute(triggers[name])
+        if missing:
+            note = "dropped outside mlwatch; re-created when the state was opened"
+            append_chained(con, ACTOR, ACTION, None, {"recreated_triggers": missing, "note": note})
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    advance_head(con)
+
+
+def _trigger_names(con: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
 
 
 def run_seal(con: sqlite3.Connection, run_id: str, artifacts: dict[str, str]) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("PRAGMA foreign_keys = ON")
         _migrate(con)
-        _restore_triggers(con)
+        integrity.restore_triggers(con, TRIGGERS)  # dropped outside mlwatch: re-created and recorded
         yield con
     except sqlite3.DatabaseError as exc:
         raise StateError(f"{root / DB_FILE}: state database error ({exc})") from exc
@@ -259,10 +259,7 @@ def transaction(state: str | Path) -> Iterator[sqlite3.Connection]:
 def _commit(con: sqlite3.Connection) -> None:
     """Commit, then move the integrity head to the newest audit row."""
     con.execute("COMMIT")
-    try:
-        integrity.advance_head(con)
-    except (sqlite3.Error, OSError, StateError):
-        pass  # committed: a head behind the chain is allowed, and the next commit moves it
+    integrity.advance_head(con)
 
 
 def _rollback(con: sqlite3.Connection) -> None:
@@ -306,25 +303,6 @@ def _migrate(con: sqlite3.Connection) -> None:
             con.execute(statement)
         integrity.seal_records(con, sealed)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        _commit(con)
-    except BaseException:
-        _rollback(con)
-        raise
-
-
-def _restore_triggers(con: sqlite3.Connection) -> None:
-    """Re-create the triggers of the schema that are missing (dropped outside mlwatch) and record it."""
-    present = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    if TRIGGERS.keys() <= present:
-        return
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        missing = sorted(TRIGGERS.keys() - present)
-        for name in missing:
-            con.execute(TRIGGERS[name])
-        if missing:
-            integrity.record_restored_triggers(con, missing)
         _commit(con)
     except BaseException:
         _rollback(con)

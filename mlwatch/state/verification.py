@@ -97,6 +97,37 @@ def require_intact(state: str | Path, run_id: str, error: type[MlwatchError]) ->
     raise error(f"{text}{more}; {_TAMPERED}", run_id=run_id)
 
 
+def signoff_in_force(state: str | Path, signoff_id: int) -> bool:
+    """True when a sign-off row matches its chained audit row and no revocation of it was recorded.
+
+    Cheap enough for every page: one row's mac is checked against its predecessor, not the whole
+    chain (``verify_run`` does that before an export or a sign-off).
+    """
+    root = Path(state)
+    with store.connect(root) as con:
+        row = con.execute("SELECT * FROM signoffs WHERE id = ?", [signoff_id]).fetchone()
+        if row is None:
+            return False
+        audit = con.execute(
+            "SELECT id, at, actor, action, run_id, detail_json, mac FROM audit"
+            " WHERE run_id = ? AND action IN ('signoff', 'revoke', ?) ORDER BY id",
+            [row["run_id"], integrity.ACTION],
+        ).fetchall()
+        bound = _bindings(audit)
+        if signoff_id in bound.revocations or signoff_id not in bound.signoffs:
+            return False
+        audit_id, run_id, detail = bound.signoffs[signoff_id]
+        expected = {**integrity.signoff_seal(row), "run_id": row["run_id"]}
+        if {**{key: detail.get(key) for key in expected}, "run_id": run_id} != expected:
+            return False
+        record = next(a for a in audit if a["id"] == audit_id)
+        previous = con.execute("SELECT mac FROM audit WHERE id < ? ORDER BY id DESC LIMIT 1", [audit_id]).fetchone()
+        mac = integrity.row_mac(
+            integrity.load_key(con, root), (previous[0] or "") if previous else "", tuple(record)[:6]
+        )
+        return record["mac"] == mac
+
+
 def _verify(root: Path, run_id: str | None, breaks: list[Break]) -> Verification:
     started = time.perf_counter()
     with store.connect(root) as con:

@@ -19,7 +19,7 @@ from mlwatch.cli import main
 from mlwatch.config import AuthConfig
 from mlwatch.errors import SignoffError
 from mlwatch.governance.auth import add_user, authenticate
-from mlwatch.governance.signoff import failed_labels, sign_off
+from mlwatch.governance.signoff import failed_labels, gate_status, sign_off
 from mlwatch.state import store
 
 ANN_PASSWORD = "ann-password-123"
@@ -257,3 +257,34 @@ def test_a_state_used_as_intended_verifies(
     _sql(state, "DROP TRIGGER revocations_append_only_d", "DELETE FROM revocations")
     assert main(["verify", *base]) == 1
     assert "revocation of sign-off 1: recorded in audit row" in capsys.readouterr().out
+
+
+def test_the_gate_does_not_show_a_sign_off_added_by_hand_or_a_deleted_revocation(
+    state: Path, backfilled_sample: dict
+) -> None:
+    may = backfilled_sample["runs"]["2026-05"]
+    insert_signoff(state, backfilled_sample["runs"], "2026-05")
+    assert gate_status(state, may) == "closed"  # what the Overview and Export pages show
+    june = backfilled_sample["runs"]["2026-06"]
+    sign_off(
+        state, june, authenticate(state, "ann", ANN_PASSWORD), REASON, AuthConfig(), accepted=failed_labels(state, june)
+    )
+    assert gate_status(state, june) == "signed_off"
+    assert (
+        main(
+            [
+                "revoke",
+                "--run",
+                june,
+                "--by",
+                "ann",
+                "--reason",
+                "The rename is not fixed after all.",
+                "--state",
+                str(state),
+            ]
+        )
+        == 0
+    )
+    _sql(state, "DROP TRIGGER revocations_append_only_d", "DELETE FROM revocations")
+    assert gate_status(state, june) == "closed"
