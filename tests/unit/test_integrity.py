@@ -110,3 +110,28 @@ def test_a_state_set_back_to_an_older_schema_is_not_sealed_again(tmp_path: Path)
     con.close()
     with pytest.raises(StateError, match="says schema 4 but its audit trail is chained already; it was tampered with"):
         store.list_runs(tmp_path)
+
+
+def test_accounts_and_revocations_of_an_upgraded_state_are_sealed_as_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(STATE_V3, state)
+    with sqlite3.connect(state / store.DB_FILE) as con:  # written by the previous release, before the upgrade
+        con.execute("INSERT INTO users VALUES ('old', 'marketer', x'00', x'01', '2026-11-01T00:00:00+00:00', NULL)")
+        con.execute("INSERT INTO revocations VALUES (1, 'ana', 'The rename was not fixed after all.', 't')")
+    con.close()
+    assert main(["verify", "--state", str(state)]) == 0
+    assert "1 accounts" in capsys.readouterr().out
+    may = next(r.run_id for r in store.list_runs(state) if r.current_month == "2026-05")
+    assert gate_status(state, may) == "closed"
+    with sqlite3.connect(state / store.DB_FILE) as con:
+        con.execute("UPDATE users SET role = 'approver'")
+        con.execute("DROP TRIGGER revocations_append_only_d")
+        con.execute("DELETE FROM revocations")
+    con.close()
+    assert gate_status(state, may) == "closed"  # the revocation is recorded in the chain
+    assert main(["verify", "--state", str(state)]) == 1
+    out = capsys.readouterr().out
+    assert "account old: role 'approver' in the users table, 'marketer' when added" in out
+    assert "revocation of sign-off 1: recorded in audit row" in out
