@@ -129,11 +129,13 @@ def append_chained(con: sqlite3.Connection, actor: str, action: str, run_id: str
     Returns:
         The new row's id.
     """
-    key = load_key(con, state_root(con), create=True)
+    root = state_root(con)
+    key = load_key(con, root, create=True)
     last = con.execute("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-    # Never reuse an id: after deleted tail rows the gap stays visible.
-    new_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+    head = read_head(root, key)
+    # Never reuse an id, even with the id sequence reset: after deleted tail rows the gap stays visible.
+    new_id = max(last[0] if last else 0, seq[0] if seq else 0, head.id if head and head.valid else 0) + 1
     row = (new_id, _now(), actor, action, run_id, json.dumps(detail, sort_keys=True))
     mac = row_mac(key, (last[1] or "") if last else "", row)
     con.execute(
