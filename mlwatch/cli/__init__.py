@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|user|sample``.
+"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|verify|user|sample``.
 
 Exit codes: 0 gate open (or done), 1 gate closed (or export refused), 2 usage or input error
 (one line on stderr).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlwatch.cli import accounts, governance, monthly, sample, stored
+from mlwatch.cli import accounts, governance, monthly, sample, stored, verify
 from mlwatch.cli.common import EXIT_CLOSED, EXIT_ERROR
 from mlwatch.errors import ExportBlocked, MlwatchError
 
@@ -24,6 +24,7 @@ COMMANDS = (
     governance.add_revoke,
     governance.add_export,
     governance.add_audit,
+    verify.add_verify,
     accounts.add_user,
     sample.add_sample,
 )
@@ -43,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("mlwatch: interrupted; nothing was stored", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 (a scheduler must read 2, not 1 = "gate closed", from a crash)
+        print(
+            f"mlwatch: error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}; this is a bug in mlwatch,"
+            " please report it with the command you ran",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -23,7 +23,7 @@ from mlwatch.errors import ExportBlocked, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.governance.signoff import gate_status, refuse_month_to_date
 from mlwatch.ingest.files import input_fingerprint, inputs_unchanged
-from mlwatch.state import store
+from mlwatch.state import store, verification
 from mlwatch.summary import GateStatus
 
 # A spreadsheet runs a cell as a formula when it starts with one of these, also after leading
@@ -244,6 +244,7 @@ def export_filename(run: store.RunRecord) -> str:
 
 
 def _check_gate(state: str | Path, run_id: str) -> None:
+    verification.require_intact(state, run_id, ExportBlocked)  # the rows the gate reads are what was stored
     refuse_month_to_date(state, run_id, ExportBlocked)
     status = gate_status(state, run_id)
     if status == GateStatus.CLOSED:

@@ -11,7 +11,7 @@ from pathlib import Path
 from mlwatch.config import AuthConfig
 from mlwatch.errors import MlwatchError, SignoffError
 from mlwatch.governance.auth import User, require
-from mlwatch.state import store
+from mlwatch.state import store, verification
 from mlwatch.summary import GateStatus, Status
 
 
@@ -70,11 +70,11 @@ def signoffs(state: str | Path, run_id: str) -> list[Signoff]:
 
 
 def active_signoff(state: str | Path, run_id: str) -> Signoff | None:
-    """Return the run's sign-off in force, bound to the run's current fingerprint, or None."""
+    """Return the run's sign-off in force, bound to the run's current fingerprint and to its audit record, or None."""
     run = store.get_run(state, run_id)
     for signoff in reversed(signoffs(state, run_id)):
         if signoff.active and signoff.fingerprint == run.fingerprint:
-            return signoff
+            return signoff if verification.signoff_in_force(state, signoff.id) else None  # a row added by hand is not
     return None
 
 
@@ -113,6 +113,7 @@ def sign_off(
             this approver.
     """
     approver = require(user, "signoff", state)
+    verification.require_intact(state, run_id, SignoffError)
     refuse_month_to_date(state, run_id, SignoffError)
     run = store.get_run(state, run_id)
     if run.gate == GateStatus.OPEN:
@@ -142,10 +143,13 @@ def sign_off(
             "signoff",
             run_id,
             {
+                "signoff_id": cursor.lastrowid,  # binds the signoffs row: verify compares every field
+                "approver": approver.name,
                 "reason": reason.strip(),
                 "accepted": labels,
                 "fingerprint": run.fingerprint,
                 "via": via,
+                "at": at,
             },
         )
     return Signoff(
@@ -171,13 +175,13 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
         ).fetchone()
         if row is None:
             raise SignoffError(f"run {run_id} has no sign-off in force to revoke")
+        at = _now()
         con.execute(
             "INSERT INTO revocations (signoff_id, revoked_by, reason, at) VALUES (?, ?, ?, ?)",
-            [row["id"], approver.name, reason.strip(), _now()],
+            [row["id"], approver.name, reason.strip(), at],
         )
-        store.append_audit(
-            con, approver.name, "revoke", run_id, {"signoff_id": row["id"], "reason": reason.strip(), "via": via}
-        )
+        detail = {"signoff_id": row["id"], "revoked_by": approver.name, "reason": reason.strip(), "at": at}
+        store.append_audit(con, approver.name, "revoke", run_id, {**detail, "via": via})
 
 
 def refuse_month_to_date(state: str | Path, run_id: str, error: type[MlwatchError]) -> None:

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     run_id TEXT,
-    detail_json TEXT NOT NULL
+    detail_json TEXT NOT NULL,
+    mac TEXT  -- HMAC-SHA256 chain over the rows (mlwatch/state/integrity.py)
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;

@@ -8,8 +8,10 @@ Runs are immutable: a rerun is a new run.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -21,12 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from mlwatch.errors import StateError
+from mlwatch.state import integrity
 from mlwatch.summary import CheckResult, RunSummary, Status
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_STATE = ".mlwatch"
 DB_FILE = "mlwatch.db"  # the name every release has used; existing states are found by it
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # disk full, file too large (ulimit -f), quota
+_FULL_SQLITE_CODES = {10, 13}  # SQLITE_IOERR (a write past the file size limit), SQLITE_FULL
 # Every action the audit trail records; append_audit refuses any other, and the Audit page filters by these.
 AUDIT_ACTIONS = (
     "run",
@@ -41,6 +46,7 @@ AUDIT_ACTIONS = (
     "login_locked",
     "user_add",
     "user_disable",
+    "integrity",
 )
 
 
@@ -89,6 +95,7 @@ def connect(state: str | Path) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("PRAGMA foreign_keys = ON")
         _migrate(con)
+        integrity.restore_triggers(con, TRIGGERS)  # dropped outside mlwatch: re-created and recorded
         yield con
     except sqlite3.DatabaseError as exc:
         raise StateError(f"{root / DB_FILE}: state database error ({exc})") from exc
@@ -110,11 +117,17 @@ def save_run(
 ) -> Path:
     """Store a finished run: artifacts first (atomically renamed), then the rows in one transaction.
 
+    The run's audit row records the SHA-256 of every file ``write_artifacts`` wrote (see ``integrity``).
+
     Args:
         write_artifacts: called with an empty folder to fill.
 
     Returns:
         The run's artifact folder.
+
+    Raises:
+        StateError: the id is taken, or the artifacts or rows cannot be written (disk full, file too
+            large): then nothing is stored.
     """
     root = Path(state)
     with connect(root) as con:
@@ -122,22 +135,35 @@ def save_run(
         staging = root / "runs" / f".tmp-{record.run_id}"
         if final.exists() or con.execute("SELECT 1 FROM runs WHERE run_id = ?", [record.run_id]).fetchone():
             raise StateError(f"{final}: a run with this id already exists; runs are immutable, start a new run")
-        staging.mkdir(parents=True)
         try:
+            staging.mkdir(parents=True)
             write_artifacts(staging)
+            artifacts = integrity.file_digests(staging)
             staging.rename(final)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise _not_stored(final, exc.strerror or str(exc), exc.errno in _FULL_ERRNOS) from exc
             raise
         try:
-            _insert_run(con, record, checks)
-        except BaseException:
+            _insert_run(con, record, checks, artifacts)
+        except BaseException as exc:
             shutil.rmtree(final, ignore_errors=True)
+            if isinstance(exc, sqlite3.OperationalError):
+                full = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _FULL_SQLITE_CODES
+                raise _not_stored(root / DB_FILE, str(exc), full) from exc
             raise
     return final
 
 
-def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckResult]) -> None:
+def _not_stored(path: Path, reason: str, full: bool) -> StateError:
+    advice = "free space or point --state elsewhere" if full else "check that the state folder is writable"
+    return StateError(f"{path}: cannot store the run ({reason}); {advice}; nothing was stored", path=str(path))
+
+
+def _insert_run(
+    con: sqlite3.Connection, record: RunRecord, checks: list[CheckResult], artifacts: dict[str, str]
+) -> None:
     con.execute("BEGIN IMMEDIATE")
     try:
         row = {**vars(record), "config_json": json.dumps(record.config, sort_keys=True)}
@@ -150,24 +176,12 @@ def _insert_run(con: sqlite3.Connection, record: RunRecord, checks: list[CheckRe
                 for i, c in enumerate(checks)
             ],
         )
-        failed = [c.label for c in checks if c.status == Status.FAIL]
-        append_audit(
-            con,
-            record.started_by,
-            "run",
-            record.run_id,
-            {
-                "reference_month": record.reference_month,
-                "current_month": record.current_month,
-                "logs": record.logs,
-                "gate": record.gate,
-                "failed": failed,
-                "fingerprint": record.fingerprint,
-            },
-        )
-        con.execute("COMMIT")
+        # What the gate depends on, digests of the rows just written and each artifact's SHA-256.
+        seal = integrity.run_seal(con, record.run_id, artifacts)
+        append_audit(con, record.started_by, "run", record.run_id, {"logs": record.logs, **seal})
+        _commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
 
 
@@ -179,10 +193,7 @@ def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str |
     """
     if action not in AUDIT_ACTIONS:
         raise StateError(f"audit action {action!r} is not declared; add it to store.AUDIT_ACTIONS")
-    con.execute(
-        "INSERT INTO audit (at, actor, action, run_id, detail_json) VALUES (?, ?, ?, ?, ?)",
-        [datetime.now(UTC).isoformat(timespec="seconds"), actor, action, run_id, json.dumps(detail, sort_keys=True)],
-    )
+    integrity.append_chained(con, actor, action, run_id, detail)  # chained on the previous row's mac
 
 
 def list_runs(state: str | Path) -> list[RunRecord]:
@@ -242,9 +253,21 @@ def transaction(state: str | Path) -> Iterator[sqlite3.Connection]:
         try:
             yield con
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
-        con.execute("COMMIT")
+        _commit(con)
+
+
+def _commit(con: sqlite3.Connection) -> None:
+    """Commit, then move the integrity head to the newest audit row."""
+    con.execute("COMMIT")
+    integrity.advance_head(con)
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back unless SQLite already did (it does after some failed commits: disk full, I/O error)."""
+    if con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def run_path(state: str | Path, run_id: str) -> Path:
@@ -268,16 +291,23 @@ def _migrate(con: sqlite3.Connection) -> None:
         return
     con.execute("BEGIN IMMEDIATE")
     try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]  # another process may have upgraded it meanwhile
+        if version == SCHEMA_VERSION:
+            _rollback(con)
+            return
         if version == 1:  # 1 -> 2: inputs fingerprint of runs (sign-offs, accounts and exports are new tables)
             con.execute("ALTER TABLE runs ADD COLUMN inputs_fingerprint TEXT NOT NULL DEFAULT ''")
         # 2 -> 3: the performance table (actuals of stored runs), created by the schema below.
         # 3 -> 4: triggers that refuse deleting runs and updating or deleting checks, created below.
+        # 4 -> 5: the audit rows' hash chain; existing rows and records are sealed as found.
+        sealed = integrity.add_audit_macs(con, version)
         for statement in _statements(_SCHEMA):
             con.execute(statement)
+        integrity.seal_records(con, sealed)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        con.execute("COMMIT")
+        _commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
 
 
@@ -293,6 +323,14 @@ def _statements(script: str) -> list[str]:
             statements.append(text)
             current = []
     return statements
+
+
+# The triggers of the schema by name: opening a state re-creates any that was dropped (and records it).
+TRIGGERS = {
+    match.group(1): statement
+    for statement in _statements(_SCHEMA)
+    if (match := re.match(r"CREATE TRIGGER IF NOT EXISTS (\w+)", statement))
+}
 
 
 def read_summary(state: str | Path, run_id: str) -> RunSummary:

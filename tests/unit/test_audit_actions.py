@@ -21,6 +21,7 @@ WRITTEN = (
     "user_disable",
     "actuals",
     "notify",
+    "integrity",
 )
 
 

@@ -71,5 +71,5 @@ def test_results_and_records_refuse_update_and_delete(tmp_path: Path, make_state
 def test_an_upgraded_state_is_at_the_current_schema_version(tmp_path: Path) -> None:
     state = _upgraded_v3(tmp_path)
     with sqlite3.connect(state / store.DB_FILE) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 4
+        assert con.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 5
     con.close()
