@@ -190,7 +190,7 @@ def refuse_month_to_date(state: str | Path, run_id: str, error: type[MlwatchErro
     Raises:
         MlwatchError: of type ``error``, for a run made with ``--as-of``.
     """
-    as_of = store.read_summary(state, run_id).as_of
+    as_of = store.get_run(state, run_id).config.get("as_of")  # stored with the run's row
     if as_of:
         raise error(
             f"run {run_id} checked the month only up to {as_of} (--as-of): its gate is provisional and its list is "

@@ -96,12 +96,13 @@ def reinsert_run_with_open_gate(state: Path, runs: Runs, month: str) -> str:
 
 def delete_failed_check(state: Path, runs: Runs, month: str) -> str:
     run_id = runs[month]
+    left = [label for label in failed_labels(state, run_id) if label != "prediction_drift"]
     _sql(
         state,
         "DROP TRIGGER checks_no_delete",
         ("DELETE FROM checks WHERE run_id = ? AND name = 'prediction_drift'", [run_id]),
     )
-    return f"run {run_id}: failed checks vocabulary, missing_rate[login], zero_rate[login], drift[login] in the checks"
+    return f"run {run_id}: failed checks {', '.join(left)} in the checks"
 
 
 def delete_middle_audit_rows(state: Path, runs: Runs, month: str) -> str:
