@@ -41,7 +41,15 @@ from mlwatch.monthly.features import (
 )
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
-from mlwatch.monthly.timeline import TIMELINE_FILE, Coverage, feature_daily, hourly_counts, measure_coverage, period_end
+from mlwatch.monthly.timeline import (
+    FEATURE_DAILY_FILE,
+    TIMELINE_FILE,
+    Coverage,
+    feature_daily,
+    hourly_counts,
+    measure_coverage,
+    period_end,
+)
 from mlwatch.monthly.to_date import parse_as_of, release_events, restrict_events, same_days
 from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts, suggest_from_links
 from mlwatch.months import month_name, next_month, parse_month, previous_month
@@ -273,7 +281,7 @@ def _run(
     estimate = estimate_stage(frames, model, config, stages)
     checks.append(_estimated_mae_check(config, estimate, labels))
     summary = assemble_summary(logs, months, ingest, measures, model, frames, estimate, checks, config)
-    return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream.hourly)
+    return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream)
 
 
 def read_stage(
@@ -512,7 +520,7 @@ def store_stage(
     drift: DriftReport,
     started_by: str,
     stages: _Stages,
-    hourly: pd.DataFrame | None = None,
+    stream: Stream | None = None,
 ) -> RunResult:
     """Write the run's artifacts and rows: nothing is visible until both are complete."""
     import joblib
@@ -540,8 +548,9 @@ def store_stage(
     def write(folder: Path) -> None:
         frames.reference.to_parquet(folder / "features_reference.parquet", index=False)
         frames.current.to_parquet(folder / "features_current.parquet", index=False)
-        if hourly is not None:
-            hourly.to_parquet(folder / TIMELINE_FILE, index=False)
+        if stream is not None:
+            stream.hourly.to_parquet(folder / TIMELINE_FILE, index=False)
+            stream.daily.rename_axis("day").reset_index().to_parquet(folder / FEATURE_DAILY_FILE, index=False)
         (folder / "report.html").write_text(drift.html, encoding="utf-8")
         (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
         joblib.dump(model, folder / "model.joblib")

@@ -113,10 +113,17 @@ def _mapping_form(run: RunSummary) -> None:
                 options,
                 index=index,
                 key=f"map_{name}",
+                help=_evidence(run, name),
             )
         submitted = st.form_submit_button("Save mapping and re-run", type="primary")
     if submitted:
         _apply_mapping(run, choices)
+
+
+def _evidence(run: RunSummary, name: str) -> str | None:
+    """Why a feature is suggested for a new name: the evidence that it replaces an old one, if any."""
+    started = next((c for c in run.changes if c.event == name and c.kind == "started" and c.replaces), None)
+    return started.message if started else None
 
 
 def _apply_mapping(run: RunSummary, choices: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 from mlwatch.months import month_start, next_month
 
 TIMELINE_FILE = "timeline.parquet"
+FEATURE_DAILY_FILE = "feature_daily.parquet"  # events per day per feature and in total (``feature_daily``)
 COLUMNS = ("event", "hour", "events", "users")
 
 

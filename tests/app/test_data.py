@@ -37,6 +37,8 @@ def test_mapping_the_new_login_names_saves_the_config_and_opens_the_gate(app_env
     # The likely feature is pre-selected for each new name.
     assert at.selectbox(key="map_user_login_from_mobile").value == "login"
     assert at.selectbox(key="map_user_login_from_pc").value == "login"
+    # ... with the evidence for it, not name similarity alone.
+    assert "It probably replaces `user_login`" in at.selectbox(key="map_user_login_from_mobile").help
     at.button[0].click().run()
     assert not at.exception and not at.error
     saved = tomllib.loads(config.read_text())

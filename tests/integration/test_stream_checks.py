@@ -38,6 +38,10 @@ def test_healthy_months_with_a_campaign_day_report_no_change_and_keep_the_gate_o
     assert run["as_of"] is None
     assert _check(run, "coverage", "login")["value"] == 0 and _check(run, "coverage", "login")["reference"] == 31
     assert "were seen in March 2026" in _check(run, "known_users")["message"]
+    # The daily counts per feature are stored with the run: May's login column adds up to May's logins.
+    daily = pd.read_parquet(tmp_path / "state" / "runs" / run["run_id"] / "feature_daily.parquet")
+    may = daily[daily["day"].dt.strftime("%Y-%m") == "2026-05"]
+    assert len(may) == 31 and int(may["login"].sum()) == run["vocabulary"]["current_counts"]["user_login"]
 
 
 def test_a_mid_month_rename_names_the_hour_the_names_and_the_unknown_users(capsys, tmp_path) -> None:
