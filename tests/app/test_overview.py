@@ -23,8 +23,9 @@ def test_closed_run_shows_the_gate_closed_and_the_failures_in_plain_words(app_en
     failures = " ".join(m.value for m in at.markdown)
     assert "Login count is 0 for 100% of users this month (March 2026: 9.1%)" in failures
     # vocabulary, coverage[login] (no login event on any day), missing_rate[login] (unknown: no login event
-    # arrived), zero_rate[login], drift[login], prediction_drift
-    assert at.subheader[0].value == "6 check(s) failed"
+    # arrived), zero_rate[login], drift[login], prediction_drift, and estimated_ranking (the predictions are a
+    # quarter of the purchases expected: the list is worse than usual, seen before the actuals)
+    assert at.subheader[0].value == "7 check(s) failed"
     assert "`user_login` stopped on 2026-04-30 at 23:00 UTC" in failures
     assert "Login is unknown for 100% of users in May 2026" in failures
     metrics = {m.label: m.value for m in at.metric}
