@@ -298,7 +298,7 @@ _STAGES = {
     "features": "Building the monthly features",
     "model": "Training the model on the reference month",
     "checks": "Checking the current month against the reference month",
-    "estimate": "Estimating this month's error before its purchases are known",
+    "estimate": "Estimating this month's error and ranking before its purchases are known",
     "store": "Storing the run",
 }
 

@@ -28,7 +28,7 @@ from mlwatch.ingest.files import input_fingerprint
 from mlwatch.ingest.logs import read_events
 from mlwatch.monthly.changes import detect_changes, link_names
 from mlwatch.monthly.drift import DriftReport, compute_drift
-from mlwatch.monthly.estimate import estimate_mae, fit_error_model
+from mlwatch.monthly.estimate import estimate_mae, fit_error_model, held_out_predictions
 from mlwatch.monthly.features import (
     Returning,
     build_features,
@@ -41,6 +41,7 @@ from mlwatch.monthly.features import (
 )
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
+from mlwatch.monthly.ranking import estimate_ranking
 from mlwatch.monthly.timeline import (
     FEATURE_DAILY_FILE,
     TIMELINE_FILE,
@@ -62,6 +63,7 @@ from mlwatch.summary import (
     IngestReport,
     MaeEstimate,
     ModelPart,
+    RankingEstimate,
     RunSummary,
     SampleSize,
     VocabularyDiff,
@@ -133,6 +135,14 @@ class Stream:
     hourly: pd.DataFrame
     changes: tuple[Change, ...]
     daily: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """What the current month's list is estimated to achieve before its actuals: error, ranking, calibration."""
+
+    mae: MaeEstimate
+    ranking: RankingEstimate
 
 
 @dataclass(frozen=True)
@@ -278,9 +288,10 @@ def _run(
     measures = measure_stage(con, months, frames, config, stages, timeline)
     labels = rules.MonthLabels.of(months.reference, months.current)
     checks = check_stage(config, ingest, measures, months, labels)
-    estimate = estimate_stage(frames, model, config, stages)
-    checks.append(_estimated_mae_check(config, estimate, labels))
-    summary = assemble_summary(logs, months, ingest, measures, model, frames, estimate, checks, config)
+    estimates = estimate_stage(frames, model, config, stages)
+    checks.append(_estimated_mae_check(config, estimates.mae, labels))
+    checks.append(_estimated_ranking_check(config, estimates.ranking, labels))
+    summary = assemble_summary(logs, months, ingest, measures, model, frames, estimates, checks, config)
     return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream)
 
 
@@ -446,13 +457,18 @@ def check_stage(
     return results
 
 
-def estimate_stage(frames: Frames, model: TrainedModel, config: Config, stages: _Stages) -> MaeEstimate:
-    """Estimate the current month's error before its purchases are known."""
+def estimate_stage(frames: Frames, model: TrainedModel, config: Config, stages: _Stages) -> Estimates:
+    """Estimate the current month's error, ranking and calibration before its purchases are known.
+
+    Both estimators learn from the same held-out predictions of the reference month (computed once).
+    """
     from sklearn.base import clone
 
-    stages("Estimating this month's error before its purchases are known")
-    error_model = fit_error_model(frames.reference, list(config.features), clone(model.estimator))
-    return estimate_mae(error_model, frames.current)
+    stages("Estimating this month's error and ranking before its purchases are known")
+    names = list(config.features)
+    held = held_out_predictions(frames.reference, names, clone(model.estimator))
+    error_model = fit_error_model(frames.reference, names, clone(model.estimator), held_out=held)
+    return Estimates(estimate_mae(error_model, frames.current), estimate_ranking(held, frames.current))
 
 
 def assemble_summary(
@@ -462,7 +478,7 @@ def assemble_summary(
     measures: Measures,
     model: TrainedModel,
     frames: Frames,
-    estimate: MaeEstimate,
+    estimates: Estimates,
     checks: list[CheckResult],
     config: Config,
 ) -> RunSummary:
@@ -505,7 +521,8 @@ def assemble_summary(
         logs=logs,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         histograms=run_histograms(frames.reference, cur, list(config.features)),
-        estimate=estimate,
+        estimate=estimates.mae,
+        ranking=estimates.ranking,
         inputs_fingerprint=input_fingerprint(logs, stored_config),
         as_of=months.as_of.isoformat() if months.as_of else None,
     )
@@ -593,6 +610,12 @@ def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: rules.Mo
         estimate.estimated_mae, estimate.lower, estimate.upper, estimate.reference_mae,
         config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails, labels,
     )  # fmt: skip
+
+
+def _estimated_ranking_check(config: Config, estimate: RankingEstimate, labels: rules.MonthLabels) -> CheckResult:
+    return rules.check_estimated_ranking(
+        estimate, config.checks.estimated_ranking_ratio, config.checks.estimated_ranking_fails, labels
+    )
 
 
 def _with_fingerprint(summary: RunSummary) -> RunSummary:

@@ -362,6 +362,54 @@ class MaeEstimate:
 
 
 @dataclass(frozen=True)
+class RankingEstimate:
+    """The ranking and the calibration of a month's list, estimated before its actuals (``estimated_ranking``).
+
+    ``lift``: the estimated purchases per user of the top ``share`` of the list over everyone's;
+    ``expected``: the estimated purchases per user of the whole month; ``predicted``: the list's mean
+    prediction. The ``reference_*`` figures are measured on the reference month's held-out
+    (out-of-fold) predictions against its users' real purchases. ``lift`` is None when no purchase
+    is expected (a lift is then undefined).
+    """
+
+    share: float
+    lift: float | None
+    reference_lift: float | None
+    predicted: float
+    expected: float
+    reference_predicted: float
+    reference_actual: float
+    rows: int
+    fitted_on: int
+    method: str = "expected purchases learnt from out-of-fold predictions and zeroed-feature copies"
+
+    @property
+    def calibration(self) -> float | None:
+        """The list's predicted purchases per user over the estimated ones (1: calibrated)."""
+        return self.predicted / self.expected if self.expected > 0 else None
+
+    @property
+    def reference_calibration(self) -> float | None:
+        """The same on the reference month's held-out predictions, against real purchases."""
+        return self.reference_predicted / self.reference_actual if self.reference_actual > 0 else None
+
+    @property
+    def relative_calibration(self) -> float | None:
+        """``calibration`` as a share of ``reference_calibration`` (1: as calibrated as usual)."""
+        now, usual = self.calibration, self.reference_calibration
+        return now / usual if now is not None and usual else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the estimate as plain data for the run summary, with its derived calibrations."""
+        return {**asdict(self), "calibration": self.calibration, "reference_calibration": self.reference_calibration}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RankingEstimate:
+        """Read a ``ranking_estimate`` object (the calibrations are derived)."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
 class Link:
     """The evidence that a new event name replaces an old one (``Change.replaces``).
 
@@ -449,6 +497,7 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     changes: tuple[Change, ...] = ()
     as_of: str | None = None
+    ranking: RankingEstimate | None = None  # None: runs of releases before the estimated_ranking check
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
@@ -490,6 +539,7 @@ class RunSummary:
             "created_at": self.created_at,
             "histograms": self.histograms,
             "estimate": self.estimate.to_json() if self.estimate else None,
+            "ranking_estimate": self.ranking.to_json() if self.ranking else None,
             "inputs_fingerprint": self.inputs_fingerprint,
             "fingerprint": self.fingerprint,
             "seconds": dict(self.seconds),
@@ -521,4 +571,5 @@ class RunSummary:
             seconds=dict(data.get("seconds") or {}),
             changes=tuple(Change.from_json(c) for c in data.get("changes") or ()),
             as_of=data.get("as_of"),
+            ranking=RankingEstimate.from_json(data["ranking_estimate"]) if data.get("ranking_estimate") else None,
         )

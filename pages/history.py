@@ -92,12 +92,19 @@ def _volume_tab(history: History, frame: pd.DataFrame) -> None:
 
 
 def _performance_tab(history: History, frame: pd.DataFrame) -> None:
-    _chart(charts.mae_figure(frame), "chart_mae", history)
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.mae_figure(frame), "chart_mae", history)
+    with right:
+        _chart(charts.ranking_figure(frame), "chart_lift", history)
     st.caption(
-        "The estimate comes before the month's purchases are known (direct loss estimation); the actual "
-        "error appears once the following month is in the logs. Where both exist, compare them to see how "
-        "far the estimate can be trusted."
+        "The estimates come before the month's purchases are known: the error by direct loss estimation, the "
+        "lift of the top 10% and the purchases per user from a model of what users really buy, learnt on the "
+        "reference month's held-out users (also with one event at a time missing). The actual figures appear "
+        "once the following month is in the logs. Where both exist, compare them to see how far the "
+        "estimates can be trusted."
     )
+    _chart(charts.calibration_figure(frame), "chart_calibration", history)
     if not frame["metric"].str.startswith("actual_").any():
         st.info(
             "No actual performance yet: it is measured once the month after a run's month is complete in the "
@@ -128,13 +135,6 @@ def _performance_tab(history: History, frame: pd.DataFrame) -> None:
                 frame, ("poisson_deviance",), "Actual Poisson deviance", "mean Poisson deviance (lower is better)"
             ),
             "chart_deviance",
-            history,
-        )
-        _chart(
-            charts.actual_figure(
-                frame, ("lift_top10", "lift_top20"), "Lift of the top of the list", "purchases vs the average user (x)"
-            ),
-            "chart_lift",
             history,
         )
     campaigns = campaign_table(history)

@@ -11,7 +11,15 @@ from datetime import date
 from statistics import median
 
 from mlwatch.months import month_name
-from mlwatch.summary import CheckResult, FeatureStats, IngestReport, MonthVolume, Status, VocabularyDiff
+from mlwatch.summary import (
+    CheckResult,
+    FeatureStats,
+    IngestReport,
+    MonthVolume,
+    RankingEstimate,
+    Status,
+    VocabularyDiff,
+)
 
 PASS, WARN, FAIL = Status.PASS, Status.WARN, Status.FAIL
 
@@ -211,6 +219,43 @@ def check_estimated_mae(
     if above:
         message += f" That is more than {ratio:g}x the usual error: the list is probably less accurate than usual."
     return CheckResult("estimated_mae", None, status, estimate, reference, ratio, message)
+
+
+def check_estimated_ranking(estimate: RankingEstimate, share: float, fails: bool, labels: MonthLabels) -> CheckResult:
+    """Fail (warn unless ``fails``) when the list's ranking or calibration, estimated before the actuals, falls
+    below ``share`` of the reference month's held-out figure.
+
+    Ranking: the estimated lift of the top of the list against the reference month's held-out lift.
+    Calibration: the list's predicted purchases per user over the purchases expected, against the same
+    ratio of the reference month's held-out predictions to its users' real purchases. ``value`` is the
+    estimated lift, ``reference`` the held-out lift, ``threshold`` the share.
+    """
+    top = _pct(estimate.share, 0)
+    if estimate.lift is None or not estimate.reference_lift:
+        message = (
+            f"The lift of the top {top} of the list cannot be estimated: no purchase is expected from"
+            f" {labels.current}'s users or none was made by {labels.reference}'s held-out users."
+        )
+        return CheckResult("estimated_ranking", None, WARN, None, estimate.reference_lift, share, message)
+    low_lift = estimate.lift < share * estimate.reference_lift
+    calibration = estimate.relative_calibration
+    low_calibration = calibration is not None and calibration < share
+    status = (FAIL if fails else WARN) if low_lift or low_calibration else PASS
+    message = (
+        f"Before this month's purchases are known, the top {top} of the list is estimated to buy"
+        f" {estimate.lift:.1f}x as much as the average user ({labels.reference}, held-out users:"
+        f" {estimate.reference_lift:.1f}x), and the list predicts {estimate.predicted:.2f} purchases per user"
+        f" where {estimate.expected:.2f} are expected ({labels.reference}: {estimate.reference_predicted:.2f}"
+        f" predicted, {estimate.reference_actual:.2f} bought)."
+    )
+    if low_lift:
+        message += f" The top of the list is probably worse than usual (below {share:g}x {labels.reference}'s lift)."
+    if low_calibration:
+        message += (
+            f" The predictions are {calibration:.0%} of their usual level against the purchases expected"
+            f" (limit {share:.0%}): an input of the model probably broke."
+        )
+    return CheckResult("estimated_ranking", None, status, estimate.lift, estimate.reference_lift, share, message)
 
 
 def _sentence(text: str) -> str:

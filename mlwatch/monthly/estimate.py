@@ -63,6 +63,60 @@ class ErrorModel:
     reference_mae: float
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Honest predictions on (a sample of) the reference month, shared by the estimators of this module and
+    ``ranking``: each user scored by a model trained like the production model on the other folds, and the
+    same rows with one feature at a time zeroed (``stressed_*``, feature by feature), scored the same way."""
+
+    x: np.ndarray
+    y: np.ndarray
+    prediction: np.ndarray
+    stressed_x: np.ndarray
+    stressed_prediction: np.ndarray
+    features: tuple[str, ...]
+
+    @property
+    def stressed_y(self) -> np.ndarray:
+        """The real next-month purchases of the stressed copies (those of the rows they copy)."""
+        return np.tile(self.y, len(self.stressed_x) // len(self.y)) if len(self.y) else np.zeros(0)
+
+
+def held_out_predictions(
+    reference: pd.DataFrame, features: list[str], primary: Any, seed: int = SEED, max_rows: int | None = FIT_ROWS
+) -> HeldOut:
+    """Out-of-fold predictions of ``primary`` on the reference month, plainly and with each feature zeroed.
+
+    Args:
+        reference: the reference month's features and ``target`` (next-month purchases).
+        primary: an unfitted scikit-learn regressor configured like the production model.
+        max_rows: use a seeded uniform sample of at most this many users (None: every user).
+    """
+    x = reference[features].to_numpy(dtype="float64")
+    y = reference["target"].to_numpy(dtype="float64")
+    if max_rows is not None and len(x) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(x), size=max_rows, replace=False))
+        x, y = x[keep], y[keep]
+    with thread_limit(len(x)):
+        return _held_out(x, y, features, primary, seed)
+
+
+def _held_out(x: np.ndarray, y: np.ndarray, features: list[str], primary: Any, seed: int) -> HeldOut:
+    folds = list(KFold(FOLDS, shuffle=True, random_state=seed).split(x)) if len(x) >= 2 * FOLDS else []
+    if not folds:
+        fitted = clone(primary).fit(x, y)
+        models, tests, oof = [fitted], [np.arange(len(x))], fitted.predict(x)
+    else:
+        oof, models, tests = np.zeros(len(x)), [], []
+        for train, test in folds:
+            fold_model = clone(primary).fit(x[train], y[train])
+            oof[test] = fold_model.predict(x[test])
+            models.append(fold_model)
+            tests.append(test)
+    stressed_x, stressed_prediction = _stressed(x, models, tests)
+    return HeldOut(x, y, oof, stressed_x, stressed_prediction, tuple(features))
+
+
 def fit_error_model(
     reference: pd.DataFrame,
     features: list[str],
@@ -70,6 +124,7 @@ def fit_error_model(
     seed: int = SEED,
     stress: bool = True,
     max_rows: int | None = FIT_ROWS,
+    held_out: HeldOut | None = None,
 ) -> ErrorModel:
     """Learn each user's absolute error on the reference month.
 
@@ -77,28 +132,15 @@ def fit_error_model(
         reference: the reference month's features and ``target`` (next-month purchases).
         primary: an unfitted scikit-learn regressor configured like the production model.
         max_rows: learn from a seeded uniform sample of at most this many users (None: every user).
+        held_out: the reference month's held-out predictions when already computed (``held_out_predictions``).
     """
-    x = reference[features].to_numpy(dtype="float64")
-    y = reference["target"].to_numpy(dtype="float64")
-    if max_rows is not None and len(x) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), size=max_rows, replace=False))
-        x, y = x[keep], y[keep]
-    with threadpool_limits(1 if len(x) < SINGLE_THREAD_ROWS else None, user_api="openmp"):
-        return _fit(x, y, features, primary, seed, stress)
+    held = held_out or held_out_predictions(reference, features, primary, seed, max_rows)
+    with thread_limit(len(held.x)):
+        return _fit_errors(held, seed, stress)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, features: list[str], primary: Any, seed: int, stress: bool) -> ErrorModel:
-    folds = list(KFold(FOLDS, shuffle=True, random_state=seed).split(x)) if len(x) >= 2 * FOLDS else []
-    if not folds:
-        fitted = clone(primary).fit(x, y)
-        return _fit_errors(x, y, fitted.predict(x), [fitted], [np.arange(len(x))], features, seed, stress)
-    oof = np.zeros(len(x))
-    models = []
-    for train, test in folds:
-        fold_model = clone(primary).fit(x[train], y[train])
-        oof[test] = fold_model.predict(x[test])
-        models.append(fold_model)
-    return _fit_errors(x, y, oof, models, [test for _, test in folds], features, seed, stress)
+def thread_limit(rows: int) -> Any:
+    return threadpool_limits(1 if rows < SINGLE_THREAD_ROWS else None, user_api="openmp")
 
 
 def estimate_mae(model: ErrorModel, current: pd.DataFrame, seed: int = SEED) -> MaeEstimate:
@@ -147,17 +189,11 @@ def predict_errors(model: ErrorModel, frame: pd.DataFrame) -> np.ndarray:
     return np.clip(model.estimator.predict(inputs), 0.0, None)
 
 
-def _fit_errors(
-    x: np.ndarray,
-    y: np.ndarray,
-    oof: np.ndarray,
-    models: list[Any],
-    tests: list[np.ndarray],
-    features: list[str],
-    seed: int,
-    stress: bool,
-) -> ErrorModel:
-    stressed_x, stressed_pred, stressed_y = _stressed(x, y, models, tests if stress else [])
+def _fit_errors(held: HeldOut, seed: int, stress: bool) -> ErrorModel:
+    x, y, oof = held.x, held.y, held.prediction
+    stressed_x = held.stressed_x if stress else np.zeros((0, x.shape[1]))
+    stressed_pred = held.stressed_prediction if stress else np.zeros(0)
+    stressed_y = held.stressed_y if stress else np.zeros(0)
     inputs = np.vstack([_inputs(x, oof), _inputs(stressed_x, stressed_pred)])
     errors = np.concatenate([np.abs(y - oof), np.abs(stressed_y - stressed_pred)])
     weights = np.concatenate([np.ones(len(x)), np.full(len(stressed_x), STRESS_WEIGHT)])
@@ -175,15 +211,13 @@ def _fit_errors(
     estimator = _error_estimator(seed).fit(inputs, errors, sample_weight=weights)
     if not residuals.any():
         residuals = errors[genuine] - np.clip(estimator.predict(inputs[genuine]), 0.0, None)
-    return ErrorModel(estimator, tuple(features), residuals, float(np.abs(y - oof).mean()) if len(y) else 0.0)
+    return ErrorModel(estimator, held.features, residuals, float(np.abs(y - oof).mean()) if len(y) else 0.0)
 
 
-def _stressed(
-    x: np.ndarray, y: np.ndarray, models: list[Any], tests: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stressed(x: np.ndarray, models: list[Any], tests: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Copies of the reference rows with one feature zeroed, scored by the fold model that did not see them."""
-    blocks_x, blocks_pred, blocks_y = [np.zeros((0, x.shape[1]))], [np.zeros(0)], [np.zeros(0)]
-    for column in range(x.shape[1] if tests else 0):
+    blocks_x, blocks_pred = [np.zeros((0, x.shape[1]))], [np.zeros(0)]
+    for column in range(x.shape[1] if len(x) else 0):
         broken = x.copy()
         broken[:, column] = 0.0
         pred = np.zeros(len(x))
@@ -191,8 +225,7 @@ def _stressed(
             pred[test] = model.predict(broken[test])
         blocks_x.append(broken)
         blocks_pred.append(pred)
-        blocks_y.append(y)
-    return np.vstack(blocks_x), np.concatenate(blocks_pred), np.concatenate(blocks_y)
+    return np.vstack(blocks_x), np.concatenate(blocks_pred)
 
 
 def _stressed_rows(rows: np.ndarray, n: int, columns: int) -> np.ndarray:

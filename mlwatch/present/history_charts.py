@@ -152,6 +152,75 @@ def mae_figure(frame: pd.DataFrame) -> go.Figure:
     return _finish(figure, "Estimated and actual error (MAE)", "mean absolute error (purchases per user)", False)
 
 
+def ranking_figure(frame: pd.DataFrame) -> go.Figure:
+    """Lift of the top 10% estimated before the actuals (the ``estimated_ranking`` check) beside the actual lift.
+
+    With the reference month's held-out lift and the check's limit (share x that lift) dashed.
+    """
+    title, axis = "Lift of the top of the list: estimated and actual", "purchases vs the average user (x)"
+    rows = _rows(frame, "estimated_ranking", None)
+    figure = go.Figure()
+    if not rows.empty:
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["reference"] * rows["threshold"],
+            name="limit (share of reference lift)",
+            mode="lines",
+            line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
+            customdata=rows["run_id"],
+            hovertemplate="%{x}: limit %{y:.2f}x<extra></extra>",
+        )
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["reference"],
+            name="reference month (out-of-fold)",
+            mode="lines",
+            line={"color": REFERENCE_COLOR, "width": 1.5},
+            customdata=rows["run_id"],
+            hovertemplate="%{x}: %{y:.2f}x<extra>reference month</extra>",
+        )
+        _add_values(figure, rows, "top 10%, estimated before actuals", ESTIMATE_COLOR, 1.0, None)
+    _add_actuals(figure, frame, (("lift_top10", "top 10%, actual"), ("lift_top20", "top 20%, actual")), "x")
+    return _finish(figure, title, axis, False)
+
+
+def calibration_figure(frame: pd.DataFrame) -> go.Figure:
+    """Purchases per user: what the list predicts, what was estimated before the actuals, and what users bought."""
+    figure = go.Figure()
+    for metric, name, color in (
+        ("predicted_purchases", "predicted by the list", CURRENT_COLOR),
+        ("expected_purchases", "estimated before actuals", ESTIMATE_COLOR),
+    ):
+        rows = _rows(frame, metric, None)
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["value"],
+            name=name,
+            mode="lines+markers",
+            line={"color": color, "width": 2.5},
+            customdata=rows["run_id"],
+            hovertemplate="%{x}: %{y:.2f} purchases per user<extra>" + name + "</extra>",
+        )
+    _add_actuals(figure, frame, (("mean_actual", "bought (actual)"),), " purchases per user")
+    return _finish(figure, "Purchases per user: predicted, estimated and actual", "purchases per user", False)
+
+
+def _add_actuals(figure: go.Figure, frame: pd.DataFrame, metrics: tuple[tuple[str, str], ...], unit: str) -> None:
+    for (metric, name), color in zip(metrics, SERIES_COLORS[2:]):
+        rows = _rows(frame, f"actual_{metric}", None)
+        if rows.empty:
+            continue
+        figure.add_scatter(
+            x=rows["month"],
+            y=rows["value"],
+            name=name,
+            mode="lines+markers",
+            line={"color": color, "dash": "dot"},
+            customdata=rows["run_id"],
+            hovertemplate="%{x}: %{y:.2f}" + unit + "<extra>" + name + "</extra>",
+        )
+
+
 def _rows(frame: pd.DataFrame, metric: str, feature: str | None) -> pd.DataFrame:
     rows = frame[frame["metric"] == metric]
     if feature is not None:

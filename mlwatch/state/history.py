@@ -19,7 +19,17 @@ from mlwatch.summary import RunSummary
 if TYPE_CHECKING:  # pandas loads only for the tables the dashboard draws, not for `history` in a terminal
     import pandas as pd
 
-ACTUAL_METRICS = ("r2", "mae", "poisson_deviance", "precision_top10", "precision_top20", "lift_top10", "lift_top20")
+ACTUAL_METRICS = (
+    "r2",
+    "mae",
+    "poisson_deviance",
+    "precision_top10",
+    "precision_top20",
+    "lift_top10",
+    "lift_top20",
+    "mean_actual",
+    "mean_predicted",
+)
 METRIC_COLUMNS = ("month", "run_id", "metric", "feature", "value", "reference", "threshold", "status", "lower", "upper")
 
 
@@ -77,8 +87,10 @@ def metric_frame(history: History) -> pd.DataFrame:
 
     Metrics: the check names (``zero_rate``, ``missing_rate``, ``drift`` per
     feature; ``rejected_rows``, ``duplicates``, ``prediction_drift``,
-    ``estimated_mae``), ``events`` and ``users`` (with the volume check's
-    status and ratio), and ``actual_<name>`` for the actual performance.
+    ``estimated_mae``, ``estimated_ranking``), ``events`` and ``users`` (with the volume check's
+    status and ratio), ``expected_purchases`` and ``predicted_purchases`` (per user, estimated before
+    the actuals, with the reference month's real purchases per user as ``reference``) and
+    ``actual_<name>`` for the actual performance.
     """
     rows: list[dict[str, Any]] = []
     for run in history.runs:
@@ -98,6 +110,7 @@ def metric_frame(history: History) -> pd.DataFrame:
             if check["name"] == "estimated_mae" and run["estimate"]:
                 row.update(lower=run["estimate"]["lower"], upper=run["estimate"]["upper"])
             rows.append(row)
+        rows.extend(_calibration_rows(base, run["ranking"]))
         volume = next((c for c in run["checks"] if c["name"] == "volume"), None)
         for key in ("events", "users"):
             rows.append(
@@ -120,6 +133,18 @@ def metric_frame(history: History) -> pd.DataFrame:
     return frame
 
 
+def _calibration_rows(base: dict[str, Any], ranking: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Purchases per user estimated before the actuals, and predicted by the list (runs with a ranking estimate)."""
+    if not ranking:
+        return []
+    return [
+        {**base, "metric": "expected_purchases", "feature": None, "value": ranking["expected"],
+         "reference": ranking["reference_actual"]},
+        {**base, "metric": "predicted_purchases", "feature": None, "value": ranking["predicted"],
+         "reference": ranking["reference_predicted"]},
+    ]  # fmt: skip
+
+
 def history_table(history: History, feature: str | None = None) -> list[dict[str, Any]]:
     """A readable month-by-month table: gate, failed checks, volumes, and the key rates of ``feature`` (or all)."""
     rows = []
@@ -138,6 +163,8 @@ def history_table(history: History, feature: str | None = None) -> list[dict[str
         estimate = run["estimate"]
         row["estimated MAE"] = estimate["estimated_mae"] if estimate else None
         row["actual MAE"] = run["actual"]["mae"] if run["actual"] else None
+        row["estimated lift top 10%"] = run["ranking"]["lift"] if run["ranking"] else None
+        row["actual lift top 10%"] = run["actual"].get("lift_top10") if run["actual"] else None
         row["actual R2"] = run["actual"]["r2"] if run["actual"] else None
         rows.append(row)
     return rows
@@ -194,6 +221,7 @@ def _point(
         "failed": [c.label for c in summary.failed],
         "checks": [c.to_json() for c in summary.checks],
         "estimate": summary.estimate.to_json() if summary.estimate else None,
+        "ranking": summary.ranking.to_json() if summary.ranking else None,
         "actual": actual,
         "actuals_month": actuals_month,
     }

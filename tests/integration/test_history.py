@@ -14,6 +14,8 @@ from scipy import stats
 
 from mlwatch.cli import main
 from mlwatch.governance.export import prospect_list, select_prospects
+from mlwatch.present.history_charts import FAIL_COLOR, ranking_figure
+from mlwatch.state.history import load_history, metric_frame
 from tests.conftest import ROOT, SAMPLE_LOGS
 
 
@@ -82,6 +84,32 @@ def test_history_shows_the_login_zero_rate_jump_and_the_broken_lists_actual_r2(b
     table = _mlwatch("history", "--state", str(backfilled["state"]), "--feature", "login")
     assert table.returncode == 0 and "zero_rate login" in table.stdout and "actual R2" in table.stdout
     assert "100.0%" in table.stdout.splitlines()[2]  # May's row
+
+
+def test_the_ranking_estimate_sees_the_broken_month_that_the_mae_estimate_reads_as_better(backfilled) -> None:
+    history = load_history(backfilled["state"])
+    months = {run["month"]: run for run in history.runs}
+    ranking = {
+        month: next(c for c in run["checks"] if c["name"] == "estimated_ranking") for month, run in months.items()
+    }
+    assert [ranking[m]["status"] for m in ("2026-04", "2026-05", "2026-06")] == ["pass", "fail", "fail"]
+    april, may = months["2026-04"], months["2026-05"]
+    # The problem it answers: May's estimated error reads lower than April's although May's list is worse.
+    assert may["estimate"]["estimated_mae"] < april["estimate"]["estimated_mae"]
+    assert may["actual"]["lift_top10"] < april["actual"]["lift_top10"]
+    assert may["ranking"]["lift"] < april["ranking"]["lift"]
+    # Its predictions are a quarter of the purchases expected, and the users did go on buying about that much.
+    assert may["ranking"]["predicted"] < 0.3 * may["ranking"]["expected"]
+    assert may["ranking"]["expected"] == pytest.approx(may["actual"]["mean_actual"], rel=0.15)
+    for run in (april, may):  # the estimates before the actuals are near the actual lift
+        assert run["ranking"]["lift"] == pytest.approx(run["actual"]["lift_top10"], rel=0.15)
+    assert "an input of the model probably broke" in ranking["2026-05"]["message"]
+
+    figure = ranking_figure(metric_frame(history))
+    traces = {trace.name: trace for trace in figure.data}
+    estimated = traces["top 10%, estimated before actuals"]
+    assert list(estimated.x) == ["2026-04", "2026-05", "2026-06"]
+    assert list(estimated.marker.color)[1] == FAIL_COLOR and list(traces["top 10%, actual"].x) == ["2026-04", "2026-05"]
 
 
 def test_history_of_an_unknown_feature_is_a_one_line_error(backfilled) -> None:

@@ -38,7 +38,7 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
         "Building the monthly features",
         "Training the model on the reference month",
         "Checking the current month against the reference month",
-        "Estimating this month's error before its purchases are known",
+        "Estimating this month's error and ranking before its purchases are known",  # estimated_ranking joined it
         "Storing the run",
     ]
     assert all(seconds > 0 for seconds in summary["seconds"].values())

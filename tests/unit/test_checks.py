@@ -9,6 +9,7 @@ from mlwatch.checks.rules import (
     check_drift,
     check_duplicates,
     check_estimated_mae,
+    check_estimated_ranking,
     check_missing_rate,
     check_rejected_rows,
     check_vocabulary,
@@ -17,7 +18,7 @@ from mlwatch.checks.rules import (
 )
 from mlwatch.monthly.vocabulary import diff_vocabulary
 from mlwatch.months import month_days
-from mlwatch.summary import FeatureStats, IngestReport, MonthVolume
+from mlwatch.summary import FeatureStats, IngestReport, MonthVolume, RankingEstimate
 
 LABELS = MonthLabels.of("2026-03", "2026-05")
 FEATURES = {"login": ("user_login",), "view": ("item_view", "page_view")}
@@ -158,3 +159,34 @@ def test_estimated_mae_warns_past_the_ratio_and_fails_only_when_configured(
     assert (result.value, result.reference, result.threshold) == (estimate, 1.0, 1.10)
     assert f"{estimate:.2f} purchases per user" in result.message and "March 2026: 1.00" in result.message
     assert ("less accurate than usual" in result.message) == (status != "pass")
+
+
+def _ranking(lift: float | None, predicted: float) -> RankingEstimate:
+    """Reference month: held-out lift 4.0, its held-out predictions 0.8 purchases per user where users bought 1.0."""
+    return RankingEstimate(0.1, lift, 4.0, predicted, 1.0, 0.8, 1.0, 1000, 1000)
+
+
+@pytest.mark.parametrize(
+    ("lift", "predicted", "fails", "status", "why"),
+    [
+        (3.41, 0.69, True, "pass", ""),  # lift 0.85x the reference's, calibration 0.86x: just inside 0.85
+        (3.39, 0.8, True, "fail", "worse than usual"),  # the top of the list buys less than usual
+        (4.2, 0.67, True, "fail", "input of the model probably broke"),  # ranking fine, predictions too low
+        (3.39, 0.8, False, "warn", "worse than usual"),
+    ],
+)
+def test_estimated_ranking_fails_when_the_lift_or_the_calibration_falls_below_the_share(
+    lift: float, predicted: float, fails: bool, status: str, why: str
+) -> None:
+    result = check_estimated_ranking(_ranking(lift, predicted), 0.85, fails, LABELS)
+    assert (result.name, result.feature, result.status) == ("estimated_ranking", None, status)
+    assert (result.value, result.reference, result.threshold) == (lift, 4.0, 0.85)
+    assert f"top 10% of the list is estimated to buy {lift:.1f}x" in result.message
+    assert f"predicts {predicted:.2f} purchases per user where 1.00 are expected" in result.message
+    assert (why in result.message) if why else ("probably" not in result.message)
+
+
+def test_estimated_ranking_warns_without_a_value_when_no_purchase_is_expected() -> None:
+    result = check_estimated_ranking(_ranking(None, 0.0), 0.85, True, LABELS)
+    assert (result.status, result.value) == ("warn", None)
+    assert "cannot be estimated: no purchase is expected" in result.message

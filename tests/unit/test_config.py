@@ -58,6 +58,9 @@ def test_features_map_several_event_names_and_any_number_of_features(tmp_path: P
         ("[checks]\nestimated_mae_ratio = -1\n", "checks.estimated_mae_ratio"),
         ("[checks]\nestimated_mae_fails = 'yes'\n", "checks.estimated_mae_fails"),
         ("[checks]\nestimated_mae_fails = 1\n", "checks.estimated_mae_fails"),
+        ("[checks]\nestimated_ranking_ratio = 1.2\n", "checks.estimated_ranking_ratio"),
+        ("[checks]\nestimated_ranking_ratio = 0\n", "checks.estimated_ranking_ratio"),
+        ("[checks]\nestimated_ranking_fails = 'no'\n", "checks.estimated_ranking_fails"),
         ("[history]\ncompare = 'last'\n", "history.compare"),
         ("[history]\ncompare = 1\n", "history.compare"),
         ("[history]\nreference = '2026-03'\n", "history.reference"),
@@ -86,12 +89,14 @@ def test_history_notify_and_estimate_keys_are_read(tmp_path: Path) -> None:
     path = tmp_path / "mlwatch.toml"
     path.write_text(
         "[checks]\nestimated_mae_ratio = 1.25\nestimated_mae_fails = true\n"
+        "estimated_ranking_ratio = 0.7\nestimated_ranking_fails = false\n"
         "[history]\ncompare = 'previous'\n"
         "[notify]\nwebhook = 'https://hooks.example.com/services/T0/B0/secret'\nfile = 'alerts.jsonl'\n"
         "retries = 0\ntimeout_seconds = 2.5\n"
     )
     config = load_config(path)
     assert (config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails) == (1.25, True)
+    assert (config.checks.estimated_ranking_ratio, config.checks.estimated_ranking_fails) == (0.7, False)
     assert config.history.compare == "previous"
     assert (config.notify.webhook, config.notify.file, config.notify.retries, config.notify.timeout_seconds) == (
         "https://hooks.example.com/services/T0/B0/secret",

@@ -27,13 +27,15 @@ CHECKS = [
     CheckResult("prediction_drift", None, "fail", 0.7, None, 0.5, "The distribution of the predictions changed."),
 ]
 FAILED = ["zero_rate[login]", "drift[login]", "prediction_drift"]
+# A complete month's stored summary: sign-off reads the run's summary to refuse month-to-date runs.
+SUMMARY = next((ROOT / "tests" / "fixtures" / "state_v3" / "runs").glob("2026-05-*/summary.json"))
 
 
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     """A state with one closed run whose failed checks are zero_rate[login], drift[login] and prediction_drift."""
     record = run_record(RUN_ID)
-    store.save_run(tmp_path, record, CHECKS, lambda folder: None)
+    store.save_run(tmp_path, record, CHECKS, lambda folder: shutil.copy(SUMMARY, folder / "summary.json"))
     return tmp_path
 
 

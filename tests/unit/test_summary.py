@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlwatch.summary import CheckResult, GateStatus, RunSummary, Status, check_label
+from mlwatch.summary import CheckResult, GateStatus, RankingEstimate, RunSummary, Status, check_label
 from tests.conftest import ROOT
 
 OLD_SUMMARIES = sorted((ROOT / "tests" / "fixtures" / "state_v3" / "runs").glob("*/summary.json"))
@@ -16,9 +16,10 @@ OLD_SUMMARIES = sorted((ROOT / "tests" / "fixtures" / "state_v3" / "runs").glob(
 def test_a_summary_of_the_previous_release_reads_and_writes_back_unchanged(path) -> None:
     stored = json.loads(path.read_text())
     summary = RunSummary.from_json(stored)
-    # Written back unchanged, plus the keys added since: no change point or renamed field known, a complete month.
+    # Written back unchanged, plus the keys added since: no change point or renamed field known, a complete
+    # month, and no ranking estimate (that release had no estimated_ranking check).
     ingest = {**stored["ingest"], "field_changes": []}
-    assert summary.to_json() == {**stored, "ingest": ingest, "changes": [], "as_of": None}
+    assert summary.to_json() == {**stored, "ingest": ingest, "changes": [], "as_of": None, "ranking_estimate": None}
     assert list(summary.to_json())[:10] == [*list(stored)[:8], "changes", "as_of"]
     assert isinstance(summary.gate, GateStatus) and all(isinstance(c.status, Status) for c in summary.checks)
     assert summary.features.current["login"].users == stored["features"]["stats"]["current"]["login"]["users"]
@@ -41,6 +42,15 @@ def test_a_summary_without_the_parts_added_later_still_reads() -> None:
     stored["drift"].pop("sample")
     summary = RunSummary.from_json(stored)
     assert summary.estimate is None and summary.histograms == {} and summary.drift.reference_sample is None
+
+
+def test_a_ranking_estimate_reads_back_with_its_calibrations() -> None:
+    stored = json.loads(OLD_SUMMARIES[1].read_text())
+    ranking = RankingEstimate(0.1, 3.3, 3.9, 0.19, 0.77, 0.76, 0.79, 1593, 1594)
+    written = RunSummary.from_json({**stored, "ranking_estimate": ranking.to_json()})
+    assert written.ranking == ranking
+    assert written.to_json()["ranking_estimate"]["calibration"] == pytest.approx(0.19 / 0.77)
+    assert ranking.relative_calibration == pytest.approx((0.19 / 0.77) / (0.76 / 0.79))
 
 
 def test_check_labels_are_written_one_way() -> None:
