@@ -120,24 +120,7 @@ def mae_figure(frame: pd.DataFrame) -> go.Figure:
         name="estimate interval",
         hoverinfo="skip",
     )
-    figure.add_scatter(
-        x=rows["month"],
-        y=rows["reference"] * rows["threshold"],
-        name="limit (x reference MAE)",
-        mode="lines",
-        line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
-        customdata=rows["run_id"],
-        hovertemplate="%{x}: limit %{y:.3f}<extra></extra>",
-    )
-    figure.add_scatter(
-        x=rows["month"],
-        y=rows["reference"],
-        name="reference month (out-of-fold)",
-        mode="lines",
-        line={"color": REFERENCE_COLOR, "width": 1.5},
-        customdata=rows["run_id"],
-        hovertemplate="%{x}: %{y:.3f}<extra>reference month</extra>",
-    )
+    _add_reference_lines(figure, rows, "limit (x reference MAE)", "%{y:.3f}")
     _add_values(figure, rows, "estimated before actuals", ESTIMATE_COLOR, 1.0, None)
     if not actual.empty:
         figure.add_scatter(
@@ -161,24 +144,7 @@ def ranking_figure(frame: pd.DataFrame) -> go.Figure:
     rows = _rows(frame, "estimated_ranking", None)
     figure = go.Figure()
     if not rows.empty:
-        figure.add_scatter(
-            x=rows["month"],
-            y=rows["reference"] * rows["threshold"],
-            name="limit (share of reference lift)",
-            mode="lines",
-            line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
-            customdata=rows["run_id"],
-            hovertemplate="%{x}: limit %{y:.2f}x<extra></extra>",
-        )
-        figure.add_scatter(
-            x=rows["month"],
-            y=rows["reference"],
-            name="reference month (out-of-fold)",
-            mode="lines",
-            line={"color": REFERENCE_COLOR, "width": 1.5},
-            customdata=rows["run_id"],
-            hovertemplate="%{x}: %{y:.2f}x<extra>reference month</extra>",
-        )
+        _add_reference_lines(figure, rows, "limit (share of reference lift)", "%{y:.2f}x")
         _add_values(figure, rows, "top 10%, estimated before actuals", ESTIMATE_COLOR, 1.0, None)
     _add_actuals(figure, frame, (("lift_top10", "top 10%, actual"), ("lift_top20", "top 20%, actual")), "x")
     return _finish(figure, title, axis, False)
@@ -219,6 +185,28 @@ def _add_actuals(figure: go.Figure, frame: pd.DataFrame, metrics: tuple[tuple[st
             customdata=rows["run_id"],
             hovertemplate="%{x}: %{y:.2f}" + unit + "<extra>" + name + "</extra>",
         )
+
+
+def _add_reference_lines(figure: go.Figure, rows: pd.DataFrame, limit_name: str, value: str) -> None:
+    """The check's limit (reference x threshold, dashed) and the reference month's held-out value."""
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["reference"] * rows["threshold"],
+        name=limit_name,
+        mode="lines",
+        line={"color": LIMIT_COLOR, "dash": "dash", "width": 1},
+        customdata=rows["run_id"],
+        hovertemplate=f"%{{x}}: limit {value}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=rows["month"],
+        y=rows["reference"],
+        name="reference month (out-of-fold)",
+        mode="lines",
+        line={"color": REFERENCE_COLOR, "width": 1.5},
+        customdata=rows["run_id"],
+        hovertemplate=f"%{{x}}: {value}<extra>reference month</extra>",
+    )
 
 
 def _rows(frame: pd.DataFrame, metric: str, feature: str | None) -> pd.DataFrame:
