@@ -16,6 +16,7 @@ from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
 from mlwatch.governance.auth import ROLES, User
 from mlwatch.governance.export import prospect_list
+from mlwatch.governance.signoff import signed_off_ids
 from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.timeline import read_timeline
@@ -158,17 +159,31 @@ def sidebar(user: User) -> None:
     # Set before the widget is drawn, so a run selected by a page shows in the picker.
     st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
     by_id = {r.run_id: r for r in records}
+    signed = signed_off_ids(state_path())
+    newest: dict[str, str] = {}
+    for record in records:  # newest first: the first complete run of a month is its newest
+        if not record.config.get("as_of"):
+            newest.setdefault(record.current_month, record.run_id)
     st.sidebar.selectbox(
         "Run",
         ids,
         key=PICKER_KEY,
         on_change=_picked,
-        format_func=lambda i: (
-            f"{by_id[i].current_month} vs {by_id[i].reference_month} · {by_id[i].gate} · {by_id[i].created_at[:16].replace('T', ' ')}"
-        ),
+        format_func=lambda i: run_label(by_id[i], signed, newest),
         help="Runs are immutable; a rerun is a new run.",
     )
     st.sidebar.caption(f"State: `{state_path()}`")
+
+
+def run_label(run: store.RunRecord, signed: set[str], newest: dict[str, str]) -> str:
+    """A run in the picker: month, state (open, closed, signed off; superseded; to date) and when it was stored."""
+    state = "signed off" if run.run_id in signed else run.gate
+    as_of = run.config.get("as_of")
+    if as_of:
+        state += f" · to {as_of}"
+    elif newest.get(run.current_month) != run.run_id:
+        state += " · superseded"
+    return f"{run.current_month} vs {run.reference_month} · {state} · {run.created_at[:16].replace('T', ' ')}"
 
 
 def _user_box(user: User) -> None:

@@ -107,6 +107,14 @@ def _signoff_form(state: str, run: RunSummary) -> None:
             "and run the checks again."
         )
         return
+    newer = so.superseded_by(state, _shared.run_record(run.run_id))
+    if newer is not None:
+        st.warning(
+            f"A newer run of this month exists (gate **{newer.gate}**, stored "
+            f"{newer.created_at[:16].replace('T', ' ')} UTC): it was probably made after a fix. Sign off that run "
+            "instead (pick it in the sidebar), unless you mean this older one.",
+            icon=":material/update:",
+        )
     with st.form("signoff"):
         st.markdown("**Accept each failed check**: tick every one; the list is released only if all are accepted.")
         accepted = []
@@ -119,10 +127,16 @@ def _signoff_form(state: str, run: RunSummary) -> None:
             key="signoff_reason",
             placeholder="e.g. The login event was renamed upstream; login is not used by this month's campaign.",
         )
+        confirmed = newer is not None and st.checkbox(
+            "I sign off this older run although a newer run of the month exists", key="confirm_superseded"
+        )
         submitted = st.form_submit_button("Sign off this run", type="primary")
     if submitted:
         try:
-            so.sign_off(state, run.run_id, user, reason, _shared.app_config().auth, accepted=accepted, via="dashboard")
+            so.sign_off(
+                state, run.run_id, user, reason, _shared.app_config().auth, accepted=accepted, via="dashboard",
+                confirm_superseded=confirmed,
+            )  # fmt: skip
         except MlwatchError as exc:
             st.error(str(exc))
             return

@@ -32,6 +32,11 @@ def add_signoff(commands: argparse._SubParsersAction) -> None:
         help="a failed check to accept, labelled as `run` prints it, e.g. zero_rate[login] (repeat for each)",
     )
     accept.add_argument("--accept-all-failed", action="store_true", help="accept every failed check of the run")
+    signoff.add_argument(
+        "--confirm-superseded",
+        action="store_true",
+        help="sign off this run although a newer run of the same month exists",
+    )
     add_common(signoff)
     signoff.set_defaults(handler=_signoff)
 
@@ -96,7 +101,10 @@ def _signoff(args: argparse.Namespace) -> int:
                 f" failed: {', '.join(failed)}"
             )
         accepted = list(failed)
-    signed = sign_off(state, args.run, user, args.reason, rules, accepted=accepted, via="cli")
+    signed = sign_off(
+        state, args.run, user, args.reason, rules, accepted=accepted, via="cli",
+        confirm_superseded=args.confirm_superseded,
+    )  # fmt: skip
     print(f"Run {args.run} signed off by {signed.approver}; accepted: {', '.join(signed.accepted)}")
     return EXIT_OPEN
 

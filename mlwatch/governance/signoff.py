@@ -100,17 +100,19 @@ def sign_off(
     *,
     accepted: Sequence[str],
     via: str = "dashboard",
+    confirm_superseded: bool = False,
 ) -> Signoff:
     """Accept the failed checks of a closed run, each acknowledged by its label, with a written reason.
 
     Args:
         accepted: the label of every failed check (``zero_rate[login]``, ``prediction_drift``), as ``run`` prints it.
+        confirm_superseded: the approver knows a newer run of the same month exists and signs this one anyway.
 
     Raises:
         PermissionDenied: the user is not an approver.
         SignoffError: the gate is open, the run is already signed off, a failed check is not accepted, an
-            accepted label is not a failed check of the run, the reason is too short, or four eyes forbid
-            this approver.
+            accepted label is not a failed check of the run, the reason is too short, four eyes forbid
+            this approver, or a newer run of the month exists and ``confirm_superseded`` is not set.
     """
     approver = require(user, "signoff", state)
     verification.require_intact(state, run_id, SignoffError)
@@ -118,6 +120,13 @@ def sign_off(
     run = store.get_run(state, run_id)
     if run.gate == GateStatus.OPEN:
         raise SignoffError(f"run {run_id}: the gate is open; there is nothing to sign off")
+    newer = superseded_by(state, run)
+    if newer is not None and not confirm_superseded:
+        raise SignoffError(
+            f"run {run_id} is superseded: a newer run of {run.current_month} exists ({newer.run_id}, gate "
+            f"{newer.gate}, stored {newer.created_at[:16].replace('T', ' ')}); sign off that one, or confirm that "
+            "this older run is meant (--confirm-superseded)"
+        )
     failed = failed_labels(state, run_id)
     _check_accepted(run_id, accepted, failed)
     _check_reason(reason, rules.min_reason_length)
@@ -182,6 +191,30 @@ def revoke(state: str | Path, run_id: str, user: User | None, reason: str, via: 
         )
         detail = {"signoff_id": row["id"], "revoked_by": approver.name, "reason": reason.strip(), "at": at}
         store.append_audit(con, approver.name, "revoke", run_id, {**detail, "via": via})
+
+
+def signed_off_ids(state: str | Path) -> set[str]:
+    """The runs with a sign-off in force on their current fingerprint (for labels; the gate checks each in full)."""
+    with store.connect(state) as con:
+        rows = con.execute(
+            """SELECT DISTINCT s.run_id FROM signoffs s
+               JOIN runs r ON r.run_id = s.run_id AND r.fingerprint = s.fingerprint
+               LEFT JOIN revocations v ON v.signoff_id = s.id
+               WHERE v.signoff_id IS NULL"""
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def superseded_by(state: str | Path, run: store.RunRecord) -> store.RunRecord | None:
+    """The newest complete run of the same month stored after ``run``, or None (month-to-date runs do not count)."""
+    later = [
+        other
+        for other in store.list_runs(state)  # newest first
+        if other.current_month == run.current_month
+        and not other.config.get("as_of")
+        and (other.created_at, other.run_id) > (run.created_at, run.run_id)
+    ]
+    return later[0] if later else None
 
 
 def refuse_month_to_date(state: str | Path, run_id: str, error: type[MlwatchError]) -> None:

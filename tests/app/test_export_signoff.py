@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from mlwatch.config import Config
 from mlwatch.governance.signoff import failed_labels, gate_status, signoffs
+from mlwatch.pipeline import run_monthly
 from mlwatch.state import store
 from tests.app.conftest import open_page
+from tests.conftest import SAMPLE_LOGS
 
 REASON = "Login was renamed upstream and this month's campaign does not use logins."
 
@@ -40,3 +43,25 @@ def test_sign_off_needs_every_failed_check_ticked(app_env, private_state, stored
     assert set(signoffs(private_state, run_id)[0].accepted) == set(failed)
     assert set(store.read_audit(private_state, action="signoff")[0]["detail"]["accepted"]) == set(failed)
     assert "Signed off by **demo-approver**" in at.success[0].value
+
+
+def test_signing_off_a_superseded_run_warns_and_needs_the_box_ticked(app_env, private_state, stored_runs) -> None:
+    app_env(private_state)
+    newer = run_monthly(SAMPLE_LOGS, "2026-03", "2026-05", Config(), private_state)  # a newer May run
+    at = open_page("export.py", stored_runs["closed"], role="approver")
+    assert any(f"A newer run of this month exists (gate **{newer.gate.status}**" in w.value for w in at.warning)
+    for box in at.checkbox:
+        if box.key != "confirm_superseded":
+            box.check()
+    at.text_area(key="signoff_reason").set_value(REASON)
+    at.button[0].click().run()
+    assert any("is superseded" in e.value for e in at.error)
+    assert gate_status(private_state, stored_runs["closed"]) == "closed"
+    at.checkbox(key="confirm_superseded").check()
+    at.button[0].click().run()
+    assert not at.exception
+    assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
+    # The picker says which runs are superseded and which are signed off.
+    labels = {option for option in at.sidebar.selectbox(key="run_picker").options}
+    assert any(label.startswith("2026-05 vs 2026-03 · signed off · superseded") for label in labels)
+    assert any(label.startswith("2026-05 vs 2026-03 · closed · ") and "superseded" not in label for label in labels)

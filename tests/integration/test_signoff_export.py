@@ -170,3 +170,19 @@ def test_shipped_config_rules_apply_to_signoff(state: Path, runs, capsys) -> Non
     assert gate_status(state, runs["closed"]) == "closed"
     assert main([*signoff, "--by", "ann", "--reason", REASON]) == 0
     assert gate_status(state, runs["closed"]) == "signed_off"
+
+
+def test_a_superseded_run_needs_an_explicit_confirmation_to_be_signed_off(state: Path, runs, capsys) -> None:
+    old = runs["closed"]
+    newer = run_monthly(runs["logs"], "2026-03", "2026-05", Config(), state, started_by="carl")  # e.g. after a fix
+    signoff = ["signoff", "--run", old, "--by", "ann", "--reason", REASON, "--accept-all-failed", "--state", str(state)]
+    assert main(signoff) == 2
+    err = capsys.readouterr().err
+    assert f"run {old} is superseded: a newer run of 2026-05 exists ({newer.run_id}, gate closed" in err
+    assert "--confirm-superseded" in err and gate_status(state, old) == "closed"
+    assert main([*signoff, "--confirm-superseded"]) == 0
+    assert gate_status(state, old) == "signed_off"
+    # The newest run of a month is not superseded, and a month-to-date run supersedes nothing.
+    run_monthly(runs["logs"], "2026-03", "2026-05", Config(), state, as_of="2026-05-20")
+    sign_off(state, newer.run_id, BOB, REASON, RULES, accepted=failed_labels(state, newer.run_id))
+    assert gate_status(state, newer.run_id) == "signed_off"
