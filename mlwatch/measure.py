@@ -41,7 +41,8 @@ class Months:
 
     @property
     def days(self) -> int | None:
-        """The days of each month compared: the days so far in a month-to-date run, else None (all)."""
+        """The reference month's days compared: as many as the current month has so far in a month-to-date
+        run (fewer when the reference month is shorter), else None (all)."""
         return same_days(self.reference, self.as_of) if self.as_of else None
 
     @property
@@ -142,7 +143,8 @@ def measure_stage(
         current=stats["current"],
     )
     volume = VolumePart(
-        month_activity(con, months.reference, months.days), month_activity(con, months.current, months.days)
+        month_activity(con, months.reference, months.days),
+        month_activity(con, months.current, months.as_of.day if months.as_of else None),
     )
     vocabulary = suggest_from_links(
         diff_vocabulary(counts["reference"], counts["current"], config.features), timeline.changes, config.features

@@ -3,12 +3,16 @@ hour, an outage, a level shift, partial days, and healthy months that must stay 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import duckdb
 import pandas as pd
 import pytest
 
 from mlwatch.ingest import db
+from mlwatch.measure import Months
 from mlwatch.monthly.changes import detect_changes, link_names
+from mlwatch.monthly.features import month_activity
 from mlwatch.monthly.timeline import hourly_counts, period_end
 from mlwatch.summary import Change
 from tests.streams import generate_stream
@@ -91,3 +95,12 @@ def test_a_new_name_unrelated_to_any_stop_is_started_without_a_link() -> None:
     frame = pd.concat([frame, extra.assign(event="wishlist_add", event_id=extra["event_id"] + "w")])
     (started,) = _changes(frame)
     assert (started.kind, started.event, started.replaces) == ("started", "wishlist_add", ())
+
+
+def test_month_to_date_compares_as_many_reference_days_as_there_are_and_every_current_day() -> None:
+    # March to date on the 31st against February: February's 28 days, March's 31.
+    months = Months("2026-02", "2026-03", ("2026-02", "2026-03"), date(2026, 3, 31))
+    assert months.days == 28 and months.end == datetime(2026, 4, 1)
+    con = _events(generate_stream(("2026-02", "2026-03"), users=100, seed=6))
+    assert len(month_activity(con, "2026-02", months.days).daily) == 28
+    assert len(month_activity(con, "2026-03", months.as_of.day).daily) == 31
