@@ -172,7 +172,8 @@ def sidebar(user: User) -> None:
         format_func=lambda i: run_label(by_id[i], signed, newest),
         help="Runs are immutable; a rerun is a new run.",
     )
-    st.sidebar.caption(f"State: `{state_path()}`")
+    if user.role != "marketer":  # where the state lives is for the people who run mlwatch
+        st.sidebar.caption(f"State: `{state_path()}`")
 
 
 def run_label(run: store.RunRecord, signed: set[str], newest: dict[str, str]) -> str:

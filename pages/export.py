@@ -9,7 +9,7 @@ from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
 from mlwatch.governance.auth import list_users
 from mlwatch.governance.export import build_export, export_filename, record_export
-from mlwatch.present.report import check_title, failed_checks
+from mlwatch.present.report import check_detail, check_title, failed_checks
 from mlwatch.summary import GateStatus, RunSummary
 from pages import _shared
 
@@ -182,7 +182,7 @@ def render() -> None:
             f"The list of {run.features.users:,} users stays hidden until an approver does."
         )
         for check in failed_checks(run):
-            st.markdown(f"- **{check_title(check)}**: {check.message}")
+            st.markdown(f"- **{check_title(check)}**: {check.message}", help=check_detail(check))
         _signoff_form(state, run)
         return
     signoff = _signed_off(state, run) if status == GateStatus.SIGNED_OFF else None

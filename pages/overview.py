@@ -8,7 +8,7 @@ import streamlit as st
 
 from mlwatch.governance.signoff import gate_status
 from mlwatch.months import previous_month
-from mlwatch.present.report import check_title, failed_checks, labels_of
+from mlwatch.present.report import check_detail, check_title, failed_checks, labels_of
 from mlwatch.present.timeline_charts import change_sentences
 from mlwatch.summary import RunSummary
 from pages import _shared
@@ -102,10 +102,10 @@ def render() -> None:
     if failures:
         st.subheader(f"{len(failures)} check(s) failed")
         for check in failures:
-            st.markdown(f"- **{check_title(check)}**: {check.message}")
+            st.markdown(f"- **{check_title(check)}**: {check.message}", help=check_detail(check))
     warnings = run.warnings
     for check in warnings:
-        st.warning(f"**{check_title(check)}**: {check.message}")
+        st.warning(f"**{check_title(check)}**: {check.message}", icon=":material/warning:")
     ingest = run.ingest
     users, events, rejected, duplicates = st.columns(4)
     volume = run.volume
@@ -127,11 +127,16 @@ def render() -> None:
     duplicates.metric("Duplicate events", _shared.number(ingest.duplicates), help="re-sent events, counted once")
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
-            [{"check": check_title(c), "status": str(c.status), "message": c.message} for c in run.checks],
+            [
+                {"check": check_title(c), "status": str(c.status), "message": c.message, "name": c.label}
+                for c in run.checks
+            ],
             hide_index=True,
             width="stretch",
         )
-    st.caption(f"Run `{run.run_id}` · logs `{run.logs}` · stored {run.created_at}")
+    user = _shared.acting_user()
+    if user and user.role != "marketer":  # run ids and paths are for the people who run and fix the checks
+        st.caption(f"Run `{run.run_id}` · logs `{run.logs}` · stored {run.created_at}")
     _start_run_form(expanded=False)
 
 

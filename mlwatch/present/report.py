@@ -18,10 +18,40 @@ def failed_checks(summary: RunSummary) -> list[CheckResult]:
     return list(summary.failed)
 
 
+# Plain titles for people; the exact label (``zero_rate[login]``) and the figures go in a tooltip.
+PLAIN_TITLES = {
+    "rejected_rows": "Unreadable rows in the logs",
+    "duplicates": "Events sent twice",
+    "volume": "Unusual amount of activity",
+    "vocabulary": "Tracked events missing",
+    "coverage": "{F} events missing on some days",
+    "missing_rate": "{F} unknown for many users",
+    "zero_rate": "{F} count 0 for many users",
+    "known_users": "Customers not recognised",
+    "drift": "{F}s changed a lot",
+    "prediction_drift": "Scores changed a lot",
+    "estimated_mae": "List expected to be less accurate",
+    "estimated_ranking": "List expected to perform worse",
+}
+
+
 def check_title(check: CheckResult) -> str:
-    """A check's short name for people, e.g. ``zero rate · login``."""
-    name = check.name.replace("_", " ")
-    return f"{name} · {check.feature}" if check.feature else name
+    """A check's plain title for people, e.g. ``Logins changed a lot`` for ``drift[login]``."""
+    feature = (check.feature or "").replace("_", " ")
+    title = PLAIN_TITLES.get(check.name, check.name.replace("_", " ").capitalize())
+    return title.replace("{F}", feature.capitalize())
+
+
+def check_detail(check: CheckResult) -> str:
+    """The exact label and figures of a check, for a tooltip: ``drift[login]: 0.770 (limit 0.1)``."""
+    figures = []
+    if check.value is not None:
+        figures.append(f"{check.value:.3g}")
+    if check.reference is not None:
+        figures.append(f"reference {check.reference:.3g}")
+    if check.threshold is not None:
+        figures.append(f"limit {check.threshold:.3g}")
+    return f"{check.label}: {', '.join(figures)}" if figures else check.label
 
 
 def rate_table(summary: RunSummary, check: str) -> pd.DataFrame:

@@ -20,7 +20,7 @@ def test_each_failed_check_has_a_checkbox_with_its_exact_label(app_env, stored_r
     boxes = {box.key: box for box in at.checkbox}
     assert set(boxes) == {f"accept_{label}" for label in failed}
     zero_rate = boxes["accept_zero_rate[login]"]
-    assert "zero rate · login" in zero_rate.label and "`zero_rate[login]`" in zero_rate.label
+    assert "Login count 0 for many users" in zero_rate.label and "`zero_rate[login]`" in zero_rate.label
     assert "Login count is 0" in zero_rate.help
 
 

@@ -126,3 +126,18 @@ def test_a_month_to_date_run_from_the_form_is_provisional_and_never_offers_the_l
     export = open_page("export.py", newest.run_id, role="approver")
     assert "checked the month only up to 2026-05-10" in export.info[0].value
     assert not export.get("download_button") and not export.get("text_area") and not export.dataframe
+
+
+def test_failures_read_in_plain_words_with_the_exact_name_in_a_tooltip_and_no_paths_for_marketers(
+    app_env, stored_runs
+) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("overview.py", stored_runs["closed"], role="marketer")
+    drift = next(m for m in at.markdown if m.value.startswith("- **Logins changed a lot**"))
+    assert drift.help.startswith("drift[login]: ") and "limit 0.1" in drift.help
+    assert any(m.value.startswith("- **Scores changed a lot**") for m in at.markdown)
+    shown = " ".join(str(e.value) for kind in ("markdown", "caption") for e in at.get(kind))
+    assert stored_runs["closed"] not in shown and "State:" not in shown  # no run id, no state path
+    approver = open_page("overview.py", stored_runs["closed"], role="approver")
+    assert any(stored_runs["closed"] in c.value for c in approver.caption)
+    assert any(c.value.startswith("State:") for c in approver.sidebar.caption)
