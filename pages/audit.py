@@ -38,7 +38,8 @@ def render() -> None:
         ],
         columns=["id", "at", "actor", "action", "run_id", "detail"],
     )
-    st.caption(f"{len(table):,} entries, oldest first. Entries can never be edited or deleted.")
+    count = f"{len(table):,} {'entry' if len(table) == 1 else 'entries'}"
+    st.caption(f"{count}, oldest first. Entries can never be edited or deleted.")
     st.dataframe(table, hide_index=True, width="stretch", key="audit_table")
     st.download_button(
         "Download as CSV",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -47,5 +48,12 @@ def read_password(prompt: str) -> str:
 
 
 def shell_user() -> str:
-    """The login name of whoever runs the command."""
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    """The login name of whoever runs the command: from the environment, else the operating system's
+    account of the process (cron and systemd often set no ``USER``)."""
+    for variable in ("USER", "LOGNAME", "USERNAME"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"

@@ -27,3 +27,15 @@ def test_admin_sees_the_audit_page(app_env, stored_runs) -> None:
     app_env(stored_runs["state"])
     at = open_page("audit.py", role="admin")
     assert at.title[0].value == "Audit trail"
+
+
+def test_counts_read_as_words(app_env, stored_runs) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("audit.py", role="approver")
+    at.text_input(key="audit_run").set_value(stored_runs["closed"])
+    at.selectbox(key="audit_action").set_value("run").run()
+    assert len(at.dataframe[0].value) == 1  # the closed run's own "run" row
+    assert at.caption[0].value.startswith("1 entry, oldest first")
+    at.text_input(key="audit_run").set_value("")
+    at.selectbox(key="audit_action").set_value("").run()
+    assert at.caption[0].value.startswith(f"{len(at.dataframe[0].value):,} entries, oldest first")

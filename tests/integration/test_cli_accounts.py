@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import pwd
 import shutil
 from pathlib import Path
 
 import pytest
 
 from mlwatch.cli import main
+from mlwatch.cli.common import shell_user
 from mlwatch.config import Config
 from mlwatch.governance import throttle
 from mlwatch.governance.auth import add_user
@@ -109,3 +112,10 @@ def test_guessing_from_the_shell_is_throttled_like_the_browser(state: Path, stor
     assert main(_signoff(state, stored["closed"], "bob")) == 2
     assert "too many failed log-ins" in capsys.readouterr().err
     assert gate_status(state, stored["closed"]) == "closed"
+
+
+def test_a_shell_without_user_variables_is_named_by_its_account_not_unknown(monkeypatch) -> None:
+    # cron and systemd often set no USER: the audit trail must still say who ran the command.
+    for variable in ("USER", "LOGNAME", "USERNAME"):
+        monkeypatch.delenv(variable, raising=False)
+    assert shell_user() == pwd.getpwuid(os.getuid()).pw_name != "unknown"
