@@ -13,7 +13,8 @@ from mlwatch.state.history import first_failures, load_history, month_to_date
 from tests.conftest import run_args
 from tests.streams import generate_stream, write_stream
 
-MONTHS = ("2026-03", "2026-04", "2026-05", "2026-06")
+# The reference month, the month after it (the target) and the current month; no actuals month (not needed here).
+MONTHS = ("2026-03", "2026-04", "2026-05")
 
 
 def _run(capsys: pytest.CaptureFixture[str], tmp_path: Path, **accident: object) -> tuple[int, dict]:
@@ -95,7 +96,7 @@ def test_user_ids_that_changed_shape_fail_known_users_and_show_both_shapes(capsy
 
 
 def test_month_to_date_closes_the_day_after_a_rename_and_its_list_never_leaves(capsys, tmp_path) -> None:
-    logs = write_stream(generate_stream(MONTHS[:3], users=1500, seed=21, rename_at="2026-05-15T12"), tmp_path / "l")
+    logs = write_stream(generate_stream(MONTHS, users=1500, seed=21, rename_at="2026-05-15T12"), tmp_path / "l")
     state = tmp_path / "state"
     # The daily cron's two mornings, in one read of the logs: the day of the rename explains it, the next closes.
     daily = ["backfill", "--logs", str(logs), "--reference", "2026-03", "--daily", "2026-05", "--state", str(state)]
@@ -138,7 +139,7 @@ def test_a_field_renamed_mid_month_names_the_new_field_and_the_hour(capsys, tmp_
     logs = write_stream(frame, tmp_path / "logs", renamed_field=("user_id", "userId", "2026-05-16T00"))
     code = main([*run_args(logs, "2026-05", tmp_path / "state"), "--json"])
     run = json.loads(capsys.readouterr().out)
-    late = int(((frame["ts"] >= pd.Timestamp("2026-05-16")) & (frame["ts"] < pd.Timestamp("2026-07-01"))).sum())
+    late = int((frame["ts"] >= pd.Timestamp("2026-05-16")).sum())
     assert code == 1
     assert run["ingest"]["rejected_by_reason"] == {"missing_user_id": late}
     assert run["ingest"]["field_changes"] == [
