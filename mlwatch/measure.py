@@ -207,6 +207,10 @@ def check_stage(
                                             config.threshold("known_users_drop"), labels))  # fmt: skip
     scores = measures.drift.scores
     for name in config.features:
-        results.append(rules.check_drift(name, scores[name], config.threshold("drift", name), labels))
-    results.append(rules.check_drift(None, scores["prediction"], config.threshold("prediction_drift"), labels))
+        threshold = config.threshold("drift", name)
+        results.append(rules.check_drift(name, scores[name], threshold, labels, ref[name], cur[name]))
+    threshold = config.threshold("prediction_drift")
+    results.append(
+        rules.check_drift(None, scores["prediction"], threshold, labels, ref["prediction"], cur["prediction"])
+    )
     return results

@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import streamlit as st
 
 from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
-from mlwatch.governance.auth import ROLES, User
+from mlwatch.governance.auth import ROLES, User, list_users
 from mlwatch.governance.export import prospect_list
 from mlwatch.governance.signoff import signed_off_ids
 from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.timeline import read_timeline
+from mlwatch.months import month_name
+from mlwatch.present.runs import landing_run, newest_of_month, run_label
 from mlwatch.state import store
 from mlwatch.summary import RunSummary
 from pages import _auth
@@ -155,36 +158,23 @@ def sidebar(user: User) -> None:
         return
     ids = [r.run_id for r in records]
     if st.session_state.get(RUN_KEY) not in ids:
-        select_run(ids[0])
+        select_run(landing_run(records, date.today()))
     # Set before the widget is drawn, so a run selected by a page shows in the picker.
     st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
     by_id = {r.run_id: r for r in records}
     signed = signed_off_ids(state_path())
-    newest: dict[str, str] = {}
-    for record in records:  # newest first: the first complete run of a month is its newest
-        if not record.config.get("as_of"):
-            newest.setdefault(record.current_month, record.run_id)
+    newest = newest_of_month(records)
     st.sidebar.selectbox(
         "Run",
         ids,
         key=PICKER_KEY,
         on_change=_picked,
         format_func=lambda i: run_label(by_id[i], signed, newest),
-        help="Runs are immutable; a rerun is a new run.",
+        help="Each run checked one month against a reference month. Runs are immutable: a re-run is a new run, and "
+        "an older run of the same month is marked superseded.",
     )
     if user.role != "marketer":  # where the state lives is for the people who run mlwatch
         st.sidebar.caption(f"State: `{state_path()}`")
-
-
-def run_label(run: store.RunRecord, signed: set[str], newest: dict[str, str]) -> str:
-    """A run in the picker: month, state (open, closed, signed off; superseded; to date) and when it was stored."""
-    state = "signed off" if run.run_id in signed else run.gate
-    as_of = run.config.get("as_of")
-    if as_of:
-        state += f" · to {as_of}"
-    elif newest.get(run.current_month) != run.run_id:
-        state += " · superseded"
-    return f"{run.current_month} vs {run.reference_month} · {state} · {run.created_at[:16].replace('T', ' ')}"
 
 
 def _user_box(user: User) -> None:
@@ -271,9 +261,10 @@ def current_run() -> RunSummary | None:
 
 
 def page_run(title: str) -> RunSummary | None:
-    """Draw a page's title and return the selected run, or show the empty state and return None."""
-    st.title(title)
+    """Draw a page's title with the run's month (``Data · May 2026``) and return the run, or show the
+    empty state and return None."""
     run = current_run()
+    st.title(title if run is None else f"{title} · {month_name(run.current_month)}")
     if run is None:
         empty_state()
     return run
@@ -285,6 +276,18 @@ def empty_state() -> None:
         "No run yet. Open **Overview** and start one on the logs folder, or run "
         "`python -m mlwatch run --logs sample_logs --reference 2026-03 --current 2026-05` from a terminal."
     )
+
+
+def go(page: str, label: str, key: str, primary: bool = False, icon: str | None = None) -> None:
+    """A button that opens another page (a file under pages/) of the navigation."""
+    if st.button(label, key=key, type="primary" if primary else "secondary", icon=icon):
+        st.switch_page(page)
+
+
+def approver_names() -> str:
+    """Whom to ask for a sign-off: the active approvers' names, or the role when there is no account."""
+    names = [u["name"] for u in list_users(state_path()) if u["role"] == "approver" and not u["disabled_at"]]
+    return ", ".join(str(n) for n in names) if names else "an approver (an account with the approver role)"
 
 
 def pct(share: float | None, digits: int = 1) -> str:

@@ -7,7 +7,6 @@ import streamlit as st
 
 from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
-from mlwatch.governance.auth import list_users
 from mlwatch.governance.export import build_export, export_filename, record_export
 from mlwatch.present.report import check_detail, check_title, failed_checks
 from mlwatch.summary import GateStatus, RunSummary
@@ -100,8 +99,7 @@ def _prepared(state: str, run_id: str, signoff: so.Signoff, choice: dict) -> tup
 def _signoff_form(state: str, run: RunSummary) -> None:
     user = _shared.acting_user()
     if not (user and user.can("signoff")):
-        approvers = [u["name"] for u in list_users(state) if u["role"] == "approver" and not u["disabled_at"]]
-        who = ", ".join(approvers) if approvers else "an account with the approver role"
+        who = _shared.approver_names()
         st.info(
             f"An approver can review the failures and sign this run off: {who}. Or fix the data (see **Data**) "
             "and run the checks again."

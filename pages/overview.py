@@ -7,10 +7,17 @@ from datetime import date
 import streamlit as st
 
 from mlwatch.governance.signoff import gate_status
-from mlwatch.months import previous_month
-from mlwatch.present.report import check_detail, check_title, failed_checks, labels_of
+from mlwatch.months import month_name, previous_month
+from mlwatch.present.report import (
+    check_detail,
+    check_title,
+    evidence_page,
+    failed_checks,
+    labels_of,
+    mapping_can_fix,
+)
 from mlwatch.present.timeline_charts import change_sentences
-from mlwatch.summary import RunSummary
+from mlwatch.summary import GateStatus, RunSummary
 from pages import _shared
 
 GATE_STYLE = {
@@ -53,7 +60,7 @@ def _start_run_form(expanded: bool) -> None:
                 help="Check the current month's days so far against the same days of the reference month. "
                 "The gate is provisional: it alerts, and its list is never exported.",
             )
-            submitted = st.form_submit_button("Run the checks", type="primary")
+            submitted = st.form_submit_button("Run the checks", type="primary", key="start_run")
         if submitted:
             _start_run(logs, reference.strip(), current.strip(), as_of.strip() or None)
 
@@ -63,8 +70,8 @@ def _start_run(logs: str, reference: str, current: str, as_of: str | None = None
     _shared.start_run(logs, reference, current, _shared.app_config(), label, as_of=as_of)
 
 
-def _gate_banner(run: RunSummary) -> None:
-    color, title, text = GATE_STYLE[gate_status(_shared.state_path(), run.run_id)]
+def _gate_banner(run: RunSummary, status: GateStatus) -> None:
+    color, title, text = GATE_STYLE[status]
     ref_label, cur_label = labels_of(run)
     st.markdown(
         f"<div data-testid='gate-status' style='background:{color};color:white;padding:1.2rem 1.5rem;"
@@ -89,42 +96,94 @@ def _what_changed(run: RunSummary) -> None:
     st.caption("The Data page shows each change on the event timeline.")
 
 
+def _next_step(run: RunSummary, status: GateStatus) -> None:
+    """What this person should do now, with a button to the page where it is done."""
+    month = labels_of(run)[1]
+    if run.as_of:
+        return  # the banner's note says it: a provisional alarm, never exported
+    if status != GateStatus.CLOSED:
+        _shared.go("pages/export.py", f"Download {month}'s list", key="next_download", primary=True,
+                   icon=":material/download:")  # fmt: skip
+        return
+    failures = failed_checks(run)
+    evidence = evidence_page(failures)
+    user = _shared.acting_user()
+    if user and user.can("signoff"):
+        fixable = mapping_can_fix(failures)
+        st.error(
+            f"Do not use {month}'s list yet. "
+            + ("Map the renamed events and run the checks again, or " if fixable else "Fix the data and re-run, or ")
+            + "review the failures and sign the run off if they do not matter this month.",
+            icon=":material/block:",
+        )
+        left, right = st.columns(2)
+        with left:
+            label = "Fix the event mapping" if fixable else "See the evidence"
+            _shared.go(f"pages/{evidence}", label, key="next_fix", primary=True, icon=":material/build:")
+        with right:
+            _shared.go("pages/export.py", "Review and sign off", key="next_signoff", icon=":material/approval:")
+        return
+    who = _shared.approver_names()
+    st.error(
+        f"Do not use {month}'s list. Ask {who} to review the failures: they can have the data fixed or sign the run "
+        "off, and this page then says the list may be used.",
+        icon=":material/block:",
+    )
+    _shared.go(f"pages/{evidence}", "See what went wrong", key="next_evidence", primary=True,
+               icon=":material/search:")  # fmt: skip
+
+
+def _figures(run: RunSummary) -> None:
+    ref_label, cur_label = labels_of(run)
+    ingest, volume = run.ingest, run.volume
+    users, events, duplicates, rejected = st.columns(4)
+    users.metric(
+        f"Users, {cur_label}",
+        _shared.number(run.features.users),
+        help=f"{run.features.reference_users:,} in {ref_label}",
+    )
+    events.metric(
+        f"Events, {cur_label}",
+        _shared.number(volume.current.events),
+        help=f"{volume.reference.events:,} in {ref_label}",
+    )
+    duplicates.metric(
+        f"Events sent twice, {cur_label}",
+        _shared.number(ingest.duplicates_by_month.get(run.current_month, 0)),
+        help=f"counted once; {ingest.duplicates_by_month.get(run.reference_month, 0):,} in {ref_label}",
+    )
+    months = run.months_in_logs
+    span = f"{month_name(months[0])} to {month_name(months[-1])}" if months else "every month read"
+    rejected.metric(
+        "Unreadable rows, all files read",
+        _shared.number(ingest.rows_rejected),
+        help=f"{_shared.pct(ingest.rows_rejected / max(1, ingest.rows_read), 3)} of the {ingest.rows_read:,} rows "
+        f"read ({span}); the Data page lists them",
+    )
+
+
 def render() -> None:
-    st.title("Overview")
     run = _shared.current_run()
     if run is None:
+        st.title("Overview")
         _shared.empty_state()
         _start_run_form(expanded=True)
         return
-    _gate_banner(run)
+    ref_label, cur_label = labels_of(run)
+    st.title(cur_label)
+    st.caption(f"Overview: {cur_label} checked against {ref_label}")
+    status = gate_status(_shared.state_path(), run.run_id)
+    _gate_banner(run, status)
+    _next_step(run, status)
     _what_changed(run)
     failures = failed_checks(run)
     if failures:
-        st.subheader(f"{len(failures)} check(s) failed")
+        st.subheader(f"{len(failures)} check(s) failed in {cur_label}")
         for check in failures:
             st.markdown(f"- **{check_title(check)}**: {check.message}", help=check_detail(check))
-    warnings = run.warnings
-    for check in warnings:
+    for check in run.warnings:
         st.warning(f"**{check_title(check)}**: {check.message}", icon=":material/warning:")
-    ingest = run.ingest
-    users, events, rejected, duplicates = st.columns(4)
-    volume = run.volume
-    users.metric(
-        "Users this month",
-        _shared.number(run.features.users),
-        help=f"{run.features.reference_users:,} in the reference month",
-    )
-    events.metric(
-        "Events this month",
-        _shared.number(volume.current.events),
-        help=f"{volume.reference.events:,} in the reference month",
-    )
-    rejected.metric(
-        "Rejected rows",
-        _shared.number(ingest.rows_rejected),
-        help=f"{_shared.pct(ingest.rows_rejected / max(1, ingest.rows_read), 3)} of {ingest.rows_read:,} rows read",
-    )
-    duplicates.metric("Duplicate events", _shared.number(ingest.duplicates), help="re-sent events, counted once")
+    _figures(run)
     with st.expander("Every check", icon=":material/checklist:"):
         st.dataframe(
             [

@@ -192,13 +192,31 @@ def check_zero_rate(
     return CheckResult("zero_rate", feature, status, current.zero_rate, reference.zero_rate, threshold, message)
 
 
-def check_drift(feature: str | None, score: float, threshold: float, labels: MonthLabels) -> CheckResult:
-    """Fail when Evidently's drift score reaches ``threshold`` (``feature`` None: the predictions)."""
+def check_drift(
+    feature: str | None,
+    score: float,
+    threshold: float,
+    labels: MonthLabels,
+    reference: FeatureStats | None = None,
+    current: FeatureStats | None = None,
+) -> CheckResult:
+    """Fail when Evidently's drift score reaches ``threshold`` (``feature`` None: the predictions).
+
+    The message is for people: it says what moved (the average per user of both months, when the
+    stats are given); the score and its limit are the result's ``value`` and ``threshold``.
+    """
     name = "drift" if feature is not None else "prediction_drift"
-    subject = f"The distribution of {feature}" if feature else "The distribution of the model's predictions"
+    subject = f"{_title(feature)} counts" if feature else "The model's predicted purchases"
     status = FAIL if score >= threshold else PASS
-    verdict = f"changed a lot since {labels.reference}" if status == FAIL else f"is close to {labels.reference}'s"
-    message = f"{subject} {verdict} (drift score {score:.3f}, limit {threshold:g})."
+    means = None
+    if reference is not None and current is not None and reference.mean is not None and current.mean is not None:
+        means = (current.mean, reference.mean)
+    if status == FAIL:
+        message = f"{subject} changed a lot since {labels.reference}"
+        message += f": {means[0]:.2f} per user on average this month against {means[1]:.2f}." if means else "."
+    else:
+        message = f"{subject} are close to {labels.reference}'s"
+        message += f" ({means[0]:.2f} per user on average against {means[1]:.2f})." if means else "."
     return CheckResult(name, feature, status, score, None, threshold, message)
 
 

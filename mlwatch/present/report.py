@@ -35,6 +35,28 @@ PLAIN_TITLES = {
 }
 
 
+# Where a failed check's evidence is shown: the data pages for what arrived, Drift for distributions,
+# Model for the list's expected quality.
+_EVIDENCE = {"drift": "drift.py", "prediction_drift": "drift.py", "estimated_mae": "model.py",
+             "estimated_ranking": "model.py"}  # fmt: skip
+# Failures a mapping of renamed events can fix (the names the features count stopped arriving).
+_MAPPING_FIXES = {"vocabulary", "coverage"}
+
+
+def evidence_page(failures: list[CheckResult]) -> str:
+    """The page (file under pages/) that shows the evidence of the first failure: data first, then drift, model."""
+    pages = [_EVIDENCE.get(c.name, "data.py") for c in failures]
+    for page in ("data.py", "drift.py", "model.py"):
+        if page in pages:
+            return page
+    return "data.py"
+
+
+def mapping_can_fix(failures: list[CheckResult]) -> bool:
+    """True when a tracked event name stopped arriving: mapping its new names may fix the run."""
+    return any(c.name in _MAPPING_FIXES for c in failures)
+
+
 def check_title(check: CheckResult) -> str:
     """A check's plain title for people, e.g. ``Logins changed a lot`` for ``drift[login]``."""
     feature = (check.feature or "").replace("_", " ")

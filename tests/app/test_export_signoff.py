@@ -63,5 +63,5 @@ def test_signing_off_a_superseded_run_warns_and_needs_the_box_ticked(app_env, pr
     assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
     # The picker says which runs are superseded and which are signed off.
     labels = {option for option in at.sidebar.selectbox(key="run_picker").options}
-    assert any(label.startswith("2026-05 vs 2026-03 · signed off · superseded") for label in labels)
-    assert any(label.startswith("2026-05 vs 2026-03 · closed · ") and "superseded" not in label for label in labels)
+    assert any(label.startswith("May 2026 · signed off · superseded · ") for label in labels)
+    assert any(label.startswith("May 2026 · closed · ") and "superseded" not in label for label in labels)

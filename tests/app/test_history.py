@@ -40,7 +40,7 @@ def test_choosing_a_month_opens_its_run_on_the_overview(app_env, backfilled_samp
     at.button(key="history_open").click().run()
     assert not at.exception, at.exception
     assert at.session_state["run_id"] == backfilled_sample["runs"]["2026-05"]
-    assert at.title[0].value == "Overview"
+    assert at.title[0].value == "May 2026" and at.caption[0].value.startswith("Overview: ")
     assert any("GATE CLOSED" in md.value for md in at.markdown)
 
 

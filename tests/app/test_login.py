@@ -128,7 +128,7 @@ def test_a_marketer_has_no_audit_page_and_no_mapping_form(app_env, stored_runs) 
     at.session_state["run_id"] = stored_runs["closed"]
     at.switch_page("pages/audit.py").run()
     assert not at.exception, at.exception
-    assert [t.value for t in at.title] == ["Overview"]
+    assert [t.value for t in at.title] == ["May 2026"] and at.caption[0].value.startswith("Overview: ")
     assert "audit_run" not in {w.key for w in at.text_input} and not at.get("download_button")
     # The navigation the app registered for a marketer has no Audit page at all.
     with pytest.raises(ValueError, match="Could not find a navigation page"):

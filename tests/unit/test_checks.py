@@ -140,6 +140,22 @@ def test_drift_fails_at_the_threshold(score: float, status: str) -> None:
     assert prediction.name == "prediction_drift" and prediction.status == status
 
 
+def test_drift_messages_say_what_moved_in_plain_words_and_keep_the_score_out() -> None:
+    before = FeatureStats(1000, 0, 100, 2.31, 1.0, 0.0, 9.0, {})
+    after = FeatureStats(1000, 0, 1000, 0.0, 0.0, 0.0, 0.0, {})
+    failed = check_drift("login", 0.77, 0.1, LABELS, before, after)
+    assert (
+        failed.message
+        == "Login counts changed a lot since March 2026: 0.00 per user on average this month against 2.31."
+    )
+    assert (failed.value, failed.threshold) == (0.77, 0.1)  # the score stays in the result, for the tooltip and JSON
+    passed = check_drift(None, 0.02, 0.1, LABELS, before, before)
+    assert (
+        passed.message
+        == "The model's predicted purchases are close to March 2026's (2.31 per user on average against 2.31)."
+    )
+
+
 def test_vocabulary_warns_only_when_the_renamed_events_are_mapped() -> None:
     features = {"login": ("user_login", "user_login_from_mobile", "user_login_from_pc")}
     vocab = diff_vocabulary({"user_login": 50}, {"user_login_from_mobile": 30, "user_login_from_pc": 20}, features)
