@@ -17,7 +17,7 @@ from mlwatch.config import Config, load_config
 from mlwatch.errors import MlwatchError
 from mlwatch.governance.auth import ROLES, User, list_users
 from mlwatch.governance.export import prospect_list
-from mlwatch.governance.signoff import signed_off_ids
+from mlwatch.governance.signoff import gate_status, signed_off_ids
 from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.timeline import read_timeline
@@ -29,6 +29,7 @@ from pages import _auth
 
 RUN_KEY = "run_id"  # the selected run; written only by select_run and the picker's callback
 PICKER_KEY = "run_picker"
+NEW_RUN_KEY = "new_run"  # (run id, page) this session just stored there: written by start_run, cleared by _seen
 ACTING_KEY = "acting_user"  # written only by set_acting_user, from app.py
 _ENTRY = threading.local()  # set while app.py runs a page: a script run is per thread
 
@@ -205,6 +206,7 @@ def start_run(
     label: str,
     before: Callable[[], Config] | None = None,
     as_of: str | None = None,
+    origin: str = "overview",
 ) -> None:
     """Run the monthly job from the dashboard, with its progress, then show the new run (or the error).
 
@@ -213,6 +215,7 @@ def start_run(
         label: what the progress box says while it runs.
         before: a step to do first inside the same progress box (saving a mapping); returns the config to run with.
         as_of: a day of the current month for a month-to-date run (provisional: never exported).
+        origin: the page that started it (``overview`` or ``data``): it then says the run was stored.
     """
     from mlwatch.pipeline import run_monthly
 
@@ -244,6 +247,7 @@ def start_run(
             )
             return
         status.update(label=f"Run stored: gate {result.gate.status}", state="complete")
+    st.session_state[NEW_RUN_KEY] = (result.run_id, origin)
     select_run(result.run_id)
     st.rerun()
 
@@ -258,6 +262,31 @@ def current_run() -> RunSummary | None:
     except MlwatchError as exc:
         st.error(f"{exc}")
         return None
+
+
+def new_run_notice(run: RunSummary, here: str) -> None:
+    """On the page that started ``run`` (``here``: ``overview`` or ``data``), until the person moves on: say that
+    the run was stored, its gate, and where to go next."""
+    if st.session_state.get(NEW_RUN_KEY) != (run.run_id, here):
+        return
+    status = gate_status(state_path(), run.run_id)
+    words = {"open": "the list may be used", "closed": "the checks still fail", "signed_off": "the list may be used"}
+    st.success(
+        f"New run stored: gate **{status.replace('_', ' ').upper()}**. {month_name(run.current_month)} was checked "
+        f"again: {words[status]}.",
+        icon=":material/task_alt:",
+    )
+    left, right, _ = st.columns([1, 1, 2])
+    if here != "overview":
+        with left:
+            go("pages/overview.py", "Open the Overview", key="new_run_overview", icon=":material/traffic:",
+               before=_seen)  # fmt: skip
+    with right:
+        go("pages/export.py", "Go to Export", key="new_run_export", icon=":material/download:", before=_seen)
+
+
+def _seen() -> None:
+    st.session_state.pop(NEW_RUN_KEY, None)
 
 
 def page_run(title: str) -> RunSummary | None:
@@ -278,9 +307,13 @@ def empty_state() -> None:
     )
 
 
-def go(page: str, label: str, key: str, primary: bool = False, icon: str | None = None) -> None:
-    """A button that opens another page (a file under pages/) of the navigation."""
+def go(
+    page: str, label: str, key: str, primary: bool = False, icon: str | None = None, before: Callable | None = None
+) -> None:
+    """A button that opens another page (a file under pages/) of the navigation, after ``before`` if given."""
     if st.button(label, key=key, type="primary" if primary else "secondary", icon=icon):
+        if before is not None:
+            before()
         st.switch_page(page)
 
 

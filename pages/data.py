@@ -6,6 +6,7 @@ import streamlit as st
 
 from mlwatch.config import Config
 from mlwatch.governance.mapping import map_events
+from mlwatch.months import month_name
 from mlwatch.present.charts import daily_events_figure
 from mlwatch.present.report import labels_of, rejected_tables, vocabulary_table
 from mlwatch.present.timeline_charts import changed_groups, daily_by_name, name_totals, timeline_chart
@@ -18,14 +19,16 @@ UNMAPPED = "(leave unmapped)"
 def _ingest(run: RunSummary) -> None:
     ingest = run.ingest
     st.subheader("Rows read")
+    st.caption(f"Every file read for this run: {_span(run)}. Rejected rows are listed below, never dropped silently.")
     read, rejected, duplicates = st.columns(3)
-    read.metric("Rows read", _shared.number(ingest.rows_read), help="every row of every file, all months")
+    read.metric("Rows read, all files", _shared.number(ingest.rows_read), help="every row of every file, all months")
     rejected.metric(
-        "Rejected rows",
+        "Rejected rows, all files",
         _shared.number(ingest.rows_rejected),
         help=f"{_shared.pct(ingest.rows_rejected / max(1, ingest.rows_read), 3)} of the rows read",
     )
-    duplicates.metric("Duplicate events dropped", _shared.number(ingest.duplicates))
+    months = ", ".join(f"{month_name(m)}: {n:,}" for m, n in ingest.duplicates_by_month.items())
+    duplicates.metric("Events sent twice, all files", _shared.number(ingest.duplicates), help=f"counted once; {months}")
     by_reason, by_file, sample = rejected_tables(run)
     for change in ingest.field_changes:
         st.warning(change.message, icon=":material/edit_note:")
@@ -42,6 +45,11 @@ def _ingest(run: RunSummary) -> None:
             st.dataframe(sample, hide_index=True, width="stretch")
     else:
         st.success("No row was rejected.")
+
+
+def _span(run: RunSummary) -> str:
+    months = run.months_in_logs
+    return f"{month_name(months[0])} to {month_name(months[-1])}" if months else "no month"
 
 
 def _volume(run: RunSummary) -> None:
@@ -81,30 +89,36 @@ def _timeline(run: RunSummary) -> None:
 def _vocabulary(run: RunSummary) -> None:
     st.subheader("Event names")
     vocab = run.vocabulary
-    table = vocabulary_table(run)
+    mapped = {event for events in _shared.app_config().features.values() for event in events}
+    unmapped = [name for name in vocab.new if name not in mapped]
+    user = _shared.acting_user()
+    if unmapped and user and user.can("map"):
+        _mapping_form(run, unmapped)
+    elif unmapped:
+        st.caption("An approver can map the new event names to a feature here.")
+    elif vocab.new:
+        names = ", ".join(f"`{name}`" for name in vocab.new)
+        st.info(
+            f"The new names {names} are mapped in the config since this run was stored: run the checks again "
+            "(Overview, Start a new run) to use the mapping.",
+            icon=":material/check:",
+        )
+    else:
+        st.caption("No new event name this month.")
     st.dataframe(
-        table,
+        vocabulary_table(run),
         hide_index=True,
         width="stretch",
         column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")},
     )
-    if not vocab.new:
-        st.caption("No new event name this month.")
-        return
-    user = _shared.acting_user()
-    if user and user.can("map"):
-        _mapping_form(run)
-    else:
-        st.caption("An approver can map the new event names to a feature here.")
 
 
-def _mapping_form(run: RunSummary) -> None:
-    config = _shared.app_config()
-    features = list(config.features)
+def _mapping_form(run: RunSummary, names: list[str]) -> None:
+    features = list(_shared.app_config().features)
     st.markdown("**Map the new event names to a feature**, save the config and run the checks again:")
     choices = {}
     with st.form("mapping"):
-        for name in run.vocabulary.new:
+        for name in names:
             suggested = run.vocabulary.suggestions.get(name)
             options = [UNMAPPED, *features]
             index = options.index(suggested) if suggested in options else 0
@@ -115,7 +129,7 @@ def _mapping_form(run: RunSummary) -> None:
                 key=f"map_{name}",
                 help=_evidence(run, name),
             )
-        submitted = st.form_submit_button("Save mapping and re-run", type="primary")
+        submitted = st.form_submit_button("Save mapping and re-run", type="primary", key="save_mapping")
     if submitted:
         _apply_mapping(run, choices)
 
@@ -134,7 +148,14 @@ def _apply_mapping(run: RunSummary, choices: dict[str, str]) -> None:
 
     label = "Saving the mapping and running the checks again…"
     _shared.start_run(
-        run.logs, run.reference_month, run.current_month, _shared.app_config(), label, before=save, as_of=run.as_of
+        run.logs,
+        run.reference_month,
+        run.current_month,
+        _shared.app_config(),
+        label,
+        before=save,
+        as_of=run.as_of,
+        origin="data",
     )
 
 
@@ -142,9 +163,14 @@ def render() -> None:
     run = _shared.page_run("Data")
     if run is None:
         return
-    # What changed and the fix first; then what was read.
-    _timeline(run)
-    _vocabulary(run)
+    _shared.new_run_notice(run, here="data")
+    # What changed and the fix first; then what was read. When tracked names vanished, the fix comes first.
+    if any(c.name == "vocabulary" for c in run.failed):
+        _vocabulary(run)
+        _timeline(run)
+    else:
+        _timeline(run)
+        _vocabulary(run)
     _ingest(run)
     _volume(run)
 

@@ -8,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from mlwatch.errors import MlwatchError
+from mlwatch.months import month_name
 from mlwatch.present import history_charts as charts
+from mlwatch.present.report import history_columns
 from mlwatch.state.history import (
     History,
     campaign_table,
@@ -19,10 +21,13 @@ from mlwatch.state.history import (
     month_to_date,
     state_version,
 )
+from mlwatch.summary import RunSummary
 from pages import _shared
 
 OPEN_PICKER_KEY = "history_month"
 FEATURE_KEY = "history_feature"
+VIEW_KEY = "history_view"
+VIEWS = ("Data checks", "Volume and ingest", "Model performance", "Month to date")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -49,25 +54,30 @@ def _chart(figure: Any, key: str, history: History) -> None:
         _open(run_id or history.run_of(str(point.get("x"))) or "")
 
 
-def _month_picker(history: History) -> None:
+def _month_picker(history: History, selected: RunSummary | None) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     months = list(reversed(history.months))
+    if selected is not None and selected.current_month in months and OPEN_PICKER_KEY not in st.session_state:
+        st.session_state[OPEN_PICKER_KEY] = selected.current_month  # the month the sidebar shows
     month = left.selectbox(
         "Open a month",
         months,
         key=OPEN_PICKER_KEY,
-        format_func=lambda m: f"{m} · gate {next(r['gate'] for r in history.runs if r['month'] == m)}",
+        format_func=lambda m: f"{month_name(m)} · gate {next(r['gate'] for r in history.runs if r['month'] == m)}",
         help="Or click a point on any chart.",
     )
     if right.button("Open on Overview", key="history_open", icon=":material/open_in_new:"):
         _open(history.run_of(month) or "")
 
 
-def _checks_tab(history: History, frame: pd.DataFrame) -> None:
-    features = sorted({f for f in frame["feature"].dropna().unique()})
+def _checks_tab(history: History, frame: pd.DataFrame, selected: RunSummary | None) -> None:
+    features = list(dict.fromkeys(frame["feature"].dropna()))  # in the config's order
     if not features:
         return
-    feature = st.selectbox("Feature", features, key=FEATURE_KEY)
+    failing = [c.feature for c in (selected.failed if selected else ()) if c.feature in features]
+    if failing and FEATURE_KEY not in st.session_state:
+        st.session_state[FEATURE_KEY] = failing[0]  # open on what broke in the sidebar's month
+    feature = st.selectbox("Feature", features, key=FEATURE_KEY, format_func=lambda f: f.replace("_", " ").capitalize())
     left, right = st.columns(2)
     with left:
         _chart(charts.check_figure(frame, "zero_rate", feature), "chart_zero_rate", history)
@@ -167,8 +177,9 @@ def render() -> None:
         + ("a fixed reference month." if compare == "reference" else "the month before it.")
         + " Red points are failed checks; dashed lines are the limits."
     )
-    _month_picker(history)
-    table = pd.DataFrame(history_table(history))
+    selected = _shared.current_run()
+    _month_picker(history, selected)
+    table = history_columns(pd.DataFrame(history_table(history)))
     st.dataframe(
         table,
         hide_index=True,
@@ -177,20 +188,19 @@ def render() -> None:
         column_config={
             c: st.column_config.NumberColumn(c, format="percent")
             for c in table.columns
-            if c.startswith(("zero_rate", "missing_rate"))
+            if c.endswith((" count 0", " unknown"))
         },
     )
-    checks, volume, performance, to_date = st.tabs(
-        ["Data checks", "Volume and ingest", "Model performance", "Month to date"]
-    )
-    with checks:
-        _checks_tab(history, frame)
-    with volume:
+    # Only the chosen view is drawn: a page of every chart would keep the browser busy for seconds.
+    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key=VIEW_KEY, label_visibility="collapsed")
+    if view == "Volume and ingest":
         _volume_tab(history, frame)
-    with performance:
+    elif view == "Model performance":
         _performance_tab(history, frame)
-    with to_date:
+    elif view == "Month to date":
         _month_to_date_tab(state)
+    else:
+        _checks_tab(history, frame, selected)
 
 
 def _month_to_date_tab(state: str) -> None:

@@ -172,6 +172,7 @@ def render() -> None:
     ref_label, cur_label = labels_of(run)
     st.title(cur_label)
     st.caption(f"Overview: {cur_label} checked against {ref_label}")
+    _shared.new_run_notice(run, here="overview")
     status = gate_status(_shared.state_path(), run.run_id)
     _gate_banner(run, status)
     _next_step(run, status)

@@ -59,9 +59,33 @@ def mapping_can_fix(failures: list[CheckResult]) -> bool:
 
 def check_title(check: CheckResult) -> str:
     """A check's plain title for people, e.g. ``Logins changed a lot`` for ``drift[login]``."""
-    feature = (check.feature or "").replace("_", " ")
-    title = PLAIN_TITLES.get(check.name, check.name.replace("_", " ").capitalize())
+    return label_title(check.label)
+
+
+def label_title(label: str) -> str:
+    """The plain title of a check label as stored (``zero_rate[login]`` -> ``Login count 0 for many users``)."""
+    name, _, rest = label.partition("[")
+    feature = rest.rstrip("]").replace("_", " ")
+    title = PLAIN_TITLES.get(name, name.replace("_", " ").capitalize())
     return title.replace("{F}", feature.capitalize())
+
+
+_RATE_COLUMNS = {"zero_rate": "{F} count 0", "missing_rate": "{F} unknown", "drift": "{F} drift score"}
+
+
+def history_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The History table for people: plain column titles and failed checks by their plain titles."""
+    renamed = {}
+    for column in table.columns:
+        kind, _, feature = column.partition(" ")
+        if kind in _RATE_COLUMNS and feature:
+            renamed[column] = _RATE_COLUMNS[kind].format(F=feature.replace("_", " ").capitalize())
+    table = table.rename(columns={**renamed, "reference": "checked against", "failed": "failed checks"})
+    table["failed checks"] = [
+        "-" if text == "-" else ", ".join(label_title(label) for label in text.split(", "))
+        for text in table["failed checks"]
+    ]
+    return table
 
 
 def check_detail(check: CheckResult) -> str:

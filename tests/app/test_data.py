@@ -18,7 +18,11 @@ def test_ingest_report_and_vocabulary_of_the_broken_month(app_env, stored_runs) 
     app_env(stored_runs["state"])
     at = open_page("data.py", stored_runs["closed"])
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Rows read": "164,210", "Rejected rows": "29", "Duplicate events dropped": "177"}
+    assert metrics == {
+        "Rows read, all files": "164,210",
+        "Rejected rows, all files": "29",
+        "Events sent twice, all files": "177",
+    }
     reasons = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     assert dict(zip(reasons["reason"], reasons["rows"])) == {
         "invalid json": 8,
@@ -39,7 +43,7 @@ def test_mapping_the_new_login_names_saves_the_config_and_opens_the_gate(app_env
     assert at.selectbox(key="map_user_login_from_pc").value == "login"
     # ... with the evidence for it, not name similarity alone.
     assert "It probably replaces `user_login`" in at.selectbox(key="map_user_login_from_mobile").help
-    at.button[0].click().run()
+    at.button(key="save_mapping").click().run()
     assert not at.exception and not at.error
     saved = tomllib.loads(config.read_text())
     assert saved["features"]["login"] == ["user_login", "user_login_from_mobile", "user_login_from_pc"]
@@ -47,12 +51,22 @@ def test_mapping_the_new_login_names_saves_the_config_and_opens_the_gate(app_env
     newest = store.list_runs(private_state)[0]
     assert at.session_state["run_id"] == newest.run_id and newest.gate == "open"
     assert newest.current_month == "2026-05"
+    # The page says what happened and where to go next, and does not offer the same form again.
+    assert at.success[0].value.startswith("New run stored: gate **OPEN**. May 2026 was checked again")
+    assert not any(w.key and w.key.startswith("map_") for w in at.selectbox)
+    at.button(key="new_run_export").click().run()
+    assert at.title[0].value == "Export · May 2026" and len(at.get("download_button")) == 1
+    # The original run, picked again, no longer offers names the config now maps.
+    old = open_page("data.py", stored_runs["closed"])
+    assert not any(w.key and w.key.startswith("map_") for w in old.selectbox)
+    assert "are mapped in the config since this run was stored" in old.info[0].value
 
 
 def test_the_timeline_shows_the_stop_and_the_names_that_replace_it_first(app_env, stored_runs) -> None:
     app_env(stored_runs["state"])
     at = open_page("data.py", stored_runs["closed"])
-    assert [h.value for h in at.subheader][:2] == ["Event timeline", "Event names"]  # the change and the fix first
+    # The names that vanished and the mapping that fixes them first, then the timeline that shows when.
+    assert [h.value for h in at.subheader][:2] == ["Event names", "Event timeline"]
     changed, every = (e for e in at.expander if "user_login" in e.label or e.label.startswith("Every event name"))
     assert changed.label == "`user_login`, `user_login_from_mobile`, `user_login_from_pc`"
     notes = " ".join(m.value for m in changed.markdown)
