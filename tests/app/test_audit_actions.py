@@ -16,10 +16,11 @@ def test_the_action_filter_offers_actuals_and_notify_and_filters_by_them(app_env
     app_env(state)
     at = open_page("audit.py", role="approver")
     action = at.selectbox(key="audit_action")
-    assert {"actuals", "notify"} <= set(action.options)
+    assert {"measured the actual performance", "sent an alert"} <= set(action.options)
     action.set_value("actuals").run()
     assert not at.exception
     table = at.dataframe[0].value
     actuals = store.read_audit(state, action="actuals")
     assert len(actuals) == 2
-    assert set(table["action"]) == {"actuals"} and sorted(table["run_id"]) == sorted(a["run_id"] for a in actuals)
+    assert set(table["what"]) == {"measured the actual performance"}
+    assert sorted(table["run"]) == sorted(a["run_id"] for a in actuals)
