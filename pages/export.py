@@ -113,10 +113,12 @@ def _signoff_form(state: str, run: RunSummary) -> None:
             "instead (pick it in the sidebar), unless you mean this older one.",
             icon=":material/update:",
         )
+    problems = st.empty()  # what is still missing goes above the form, where the approver starts reading
+    failures = failed_checks(run)
     with st.form("signoff"):
         st.markdown("**Accept each failed check**: tick every one; the list is released only if all are accepted.")
         accepted = []
-        for check in failed_checks(run):
+        for check in failures:
             label = check.label
             if st.checkbox(f"**{check_title(check)}** `{label}`", key=f"accept_{label}", help=check.message):
                 accepted.append(label)
@@ -128,17 +130,29 @@ def _signoff_form(state: str, run: RunSummary) -> None:
         confirmed = newer is not None and st.checkbox(
             "I sign off this older run although a newer run of the month exists", key="confirm_superseded"
         )
-        submitted = st.form_submit_button("Sign off this run", type="primary")
-    if submitted:
-        try:
-            so.sign_off(
-                state, run.run_id, user, reason, _shared.app_config().auth, accepted=accepted, via="dashboard",
-                confirm_superseded=confirmed,
-            )  # fmt: skip
-        except MlwatchError as exc:
-            st.error(str(exc))
-            return
-        st.rerun()
+        submitted = st.form_submit_button("Sign off this run", type="primary", key="signoff_submit")
+    if not submitted:
+        return
+    missing = [f"Tick **{check_title(c)}** (`{c.label}`)." for c in failures if c.label not in accepted]
+    rules = _shared.app_config().auth
+    words, length = len(reason.split()), len(reason.strip())
+    if words < 5:
+        missing.append("Write why these failures are acceptable this month, in a sentence of five words or more.")
+    elif length < rules.min_reason_length:
+        missing.append(f"Say a little more in the reason: this team asks for {rules.min_reason_length} characters.")
+    if newer is not None and not confirmed:
+        missing.append("Tick the box that you sign off this older run although a newer run exists.")
+    if missing:
+        problems.error("**Not signed off yet.** Still needed:\n\n" + "\n".join(f"- {m}" for m in missing))
+        return
+    try:
+        so.sign_off(
+            state, run.run_id, user, reason, rules, accepted=accepted, via="dashboard", confirm_superseded=confirmed
+        )
+    except MlwatchError as exc:
+        problems.error(f"**Not signed off.** {str(exc)[:1].upper()}{str(exc)[1:]}.")
+        return
+    st.rerun()
 
 
 def _signed_off(state: str, run: RunSummary) -> so.Signoff | None:

@@ -50,11 +50,15 @@ def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, 
     for box in at.checkbox:  # every failed check accepted (tests/app/test_export_signoff.py covers fewer)
         box.check()
     at.text_area(key="signoff_reason").set_value("Looks fine to me.")
-    at.button[0].click().run()
-    assert any("at least a sentence" in e.value for e in at.error)
+    at.button(key="signoff_submit").click().run()
+    # What is missing, in words, above the form (the first thing on the page after the failures).
+    assert at.error[1].value == (
+        "**Not signed off yet.** Still needed:\n\n"
+        "- Write why these failures are acceptable this month, in a sentence of five words or more."
+    )
     assert gate_status(private_state, stored_runs["closed"]) == "closed"
     at.text_area(key="signoff_reason").set_value(REASON)
-    at.button[0].click().run()
+    at.button(key="signoff_submit").click().run()
     assert not at.exception
     assert gate_status(private_state, stored_runs["closed"]) == "signed_off"
     assert "Signed off by **demo-approver**" in at.success[0].value
