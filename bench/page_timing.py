@@ -5,7 +5,9 @@ Usage: python -m bench.page_timing --state DIR [--repeat 5]
 every element), first with empty caches, then cached. ``browser``: starts ``streamlit run app.py``
 on a free 127.0.0.1 port against DIR and times, in a fresh browser session (nothing cached), from
 navigation to the page's key element. ``switch``: in one session, from clicking a page in the
-sidebar to its key element, the way a user moves from the Overview to another page.
+sidebar to its key element, the way a user moves from the Overview to another page. ``running``:
+the same click until the page is complete, its key element drawn and Streamlit's "running"
+indicator gone (what a person waits for before the page stops changing).
 """
 
 from __future__ import annotations
@@ -87,6 +89,33 @@ def measure_switch(state: Path, repeat: int) -> dict[str, list[float]]:
                 page.locator(PAGES[name]).wait_for(timeout=60_000)
                 if round_:
                     times[name].append(time.perf_counter() - start)
+        browser.close()
+        return times
+
+
+RUNNING_PAGES = {"Data": ".js-plotly-plot", "History": ".js-plotly-plot", "Drift": PAGES["drift"],
+                 "Export": "h1:has-text('Export ·')"}  # fmt: skip
+
+
+def measure_running(state: Path, repeat: int) -> dict[str, list[float]]:
+    """Return, per page, the times from a click in the sidebar on the Overview until the page has stopped running."""
+    from playwright.sync_api import sync_playwright
+
+    with _server(state) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        times: dict[str, list[float]] = {name.lower(): [] for name in RUNNING_PAGES}
+        for round_ in range(repeat + 1):  # the first round loads the bundles and fills the caches; dropped
+            for title, selector in RUNNING_PAGES.items():
+                page.goto(url)
+                page.locator(PAGES["overview"]).wait_for(timeout=60_000)
+                page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=60_000)
+                start = time.perf_counter()
+                page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+                page.locator(selector).first.wait_for(timeout=60_000)
+                page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=60_000)
+                if round_:
+                    times[title.lower()].append(time.perf_counter() - start)
         browser.close()
         return times
 
@@ -185,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, times in (
         ("browser", measure(Path(args.state), args.repeat)),
         ("switch", measure_switch(Path(args.state), args.repeat)),
+        ("running", measure_running(Path(args.state), args.repeat)),
     ):
         for page, values in times.items():
             print(

@@ -52,12 +52,15 @@ def chromium() -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def dashboard(state: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port of 127.0.0.1 over ``state``; yields its URL, stops it after."""
+def dashboard(state: Path, config: Path | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port of 127.0.0.1 over ``state``; yields its URL, stops it after.
+
+    ``config``: the config file the app reads and saves mappings to (default: the shipped one, read only).
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(ROOT / "mlwatch.toml")}
+    env = {**os.environ, "MLWATCH_STATE": str(state), "MLWATCH_CONFIG": str(config or ROOT / "mlwatch.toml")}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
