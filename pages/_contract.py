@@ -16,7 +16,9 @@ def contract_download(run: RunSummary) -> None:
     reference month, and a caption with its version, what changed and how the producing teams use it."""
     state = _shared.state_path()
     try:
-        offered = offer_contract(state, _shared.app_config(), _shared.timeline(str(state), run.run_id), run.reference_month)
+        offered = offer_contract(
+            state, _shared.app_config(), _shared.timeline(str(state), run.run_id), run.reference_month
+        )
     except MlwatchError as exc:
         st.error(f"The data contract cannot be built: {exc}", icon=":material/error:")
         return
