@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from mlwatch.config import Columns
 from mlwatch.contract.document import EventContract, Expectation, parse_contract
-from mlwatch.contract.profile import MIN_EXPECTED
+from mlwatch.contract.profile import MIN_EXPECTED, SHARE_MARGIN
 from mlwatch.contract.terms import REQUIRED
 from mlwatch.errors import InputError
 from mlwatch.ingest import db
@@ -300,7 +300,8 @@ def _expectation_finding(
     low, high = expectation.low, expectation.high
     fallen = not seen or (judged and low is not None and share < low)
     tell = f"tell {contract.tell} before shipping"
-    alike = [name for name in counts if name not in depended and looks_like(name, event)] if fallen else []
+    alike = [name for name in counts if _replacement(contract, name, counts[name] / total, event, depended)]
+    alike = alike if fallen else []
     if alike:
         left = f" (and only {seen:,} `{event}`)" if seen else ""
         message = (
@@ -329,6 +330,15 @@ def _expectation_finding(
         f" {contract.model} counts it; {tell}"
     )
     return Finding("share", event, message), None
+
+
+def _replacement(contract: EventContract, name: str, share: float, event: str, depended: set[str]) -> bool:
+    """A name that may stand in for ``event``: it looks like it, no feature depends on it, and it is new or
+    far above its usual share (a known name at its usual level, such as `page_view` beside `item_view`, is not)."""
+    if name in depended or not looks_like(name, event):
+        return False
+    usual = contract.known.get(name)
+    return usual is None or share > usual * SHARE_MARGIN
 
 
 def _new_name_note(contract: EventContract, name: str, share: float) -> Finding:
