@@ -17,7 +17,8 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from mlwatch.cli import main
-from tests.conftest import ROOT, SAMPLE_LOGS, write_csv, write_jsonl
+from mlwatch.contract.version import current_contract
+from tests.conftest import ROOT, SAMPLE_LOGS, generate_events, write_csv, write_jsonl
 
 CONTACT = "ml-team@example.com"
 MODEL = "purchase model"
@@ -193,3 +194,26 @@ def test_the_contract_validates_with_the_odcs_model_and_datacontract_lint(contra
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "Data contract is valid" in lint.stdout
+
+
+def test_a_run_with_changed_features_records_the_next_version_and_the_export_says_what_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = write_jsonl(tmp_path / "logs" / "events.jsonl", generate_events(("2026-03", "2026-04"), users=200))
+    state, out, config = tmp_path / "state", tmp_path / "contract.yaml", tmp_path / "mlwatch.toml"
+    assert main(["contract", "export", "--state", str(state), "--out", str(out)]) == 0  # the defaults: 1.0.0
+    config.write_text(
+        '[features]\nlogin = ["user_login", "user_login_from_pc"]\nview = ["item_view"]\ncart = ["add_to_cart"]\n'
+        'purchase = ["purchase"]\n'
+    )
+    capsys.readouterr()
+    run = ["run", "--logs", str(logs), "--reference", "2026-03", "--current", "2026-04", "--json"]
+    assert main([*run, "--config", str(config), "--state", str(state)]) in (0, 1)
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    version = current_contract(state)
+    assert version is not None and (version.version, version.cause) == ("1.1.0", f"run {run_id}")
+    assert main(["verify", "--state", str(state)]) == 0  # the contract rows are part of the chained audit trail
+    assert main(["contract", "export", "--config", str(config), "--state", str(state), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Version 1.1.0: since 1.0.0: added: feature login depends on `user_login_from_pc`." in printed
+    assert yaml.safe_load(out.read_text())["version"] == "1.1.0"
