@@ -92,7 +92,8 @@ def contract_document(
             {"property": "contact", "value": tell},
             {"property": "versionChanges", "value": version.what_changed()},
         ],
-        "contractCreatedTs": datetime.now(UTC).isoformat(timespec="seconds"),
+        # when this version was recorded: exporting the same version again gives the same file
+        "contractCreatedTs": version.recorded_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "schema": [_object(terms, profile, max_missing, timestamp_format)],
     }
     if terms.owner:
