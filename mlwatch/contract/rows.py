@@ -25,6 +25,7 @@ from mlwatch.ingest.fields import SHARE_MISSING, SHARE_VALID
 from mlwatch.ingest.files import find_log_files, format_of
 from mlwatch.ingest.logs import EVENTS_SCHEMA, validated_sql
 from mlwatch.ingest.staging import csv_header, drop_rejects, staging_parts
+from mlwatch.monthly.vocabulary import looks_like
 
 _UNPARSED = "('invalid_json', 'invalid_csv', 'invalid_encoding', 'line_too_long')"
 _PARSED = f"coalesce(reason, '') NOT IN {_UNPARSED}"
@@ -180,9 +181,7 @@ def _field_breaks(
         if not parsed or missing / parsed <= contract.max_missing:
             continue
         carried = _carried(con, _missing_sql(role, columns), known)
-        for h in headless:
-            if role in h.missing:
-                carried += [c for c in h.columns if c not in known and c not in good_headers and c not in carried]
+        carried += _header_candidates(name, [h for h in headless if role in h.missing], known | good_headers, carried)
         instead = f"; they carry {quoted(carried)} instead" if carried else "; those rows are rejected"
         message = (
             f"`{name}` is missing from {percent(missing / parsed)} of rows ({missing:,} of {parsed:,}){instead}:"
@@ -190,6 +189,14 @@ def _field_breaks(
         )
         breaks.append(Finding("field", name, message, tuple(carried)))
     return breaks
+
+
+def _header_candidates(name: str, headless: list[_Headless], excluded: set[str], found: list[str]) -> list[str]:
+    """Columns of headers without ``name`` that no complete file has: those that look like it, if any, else all."""
+    other = [c for h in headless for c in h.columns if c not in excluded and c not in found and not c.startswith("__")]
+    other = list(dict.fromkeys(other))
+    alike = [c for c in other if looks_like(c, name)]
+    return alike or other
 
 
 def _carried(con: duckdb.DuckDBPyConnection, missing_sql: str, known: set[str]) -> list[str]:

@@ -12,13 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from mlwatch.cli import main
 from mlwatch.contract.version import current_contract
-from tests.conftest import ROOT, SAMPLE_LOGS, generate_events, write_csv, write_jsonl
+from tests.conftest import ROOT, SAMPLE_LOGS, generate_events, write_jsonl
 
 CONTACT = "ml-team@example.com"
 MODEL = "purchase model"
@@ -86,12 +87,17 @@ def test_a_field_renamed_in_part_of_the_sample_fails_naming_the_new_field(
     assert "they carry `userId` instead" in line and CONTACT in line
 
 
-def test_a_csv_whose_header_renamed_the_field_fails_for_every_row(
-    contract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_whose_header_renamed_the_field_fails_for_every_row(
+    suffix: str, contract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [row for row in healthy_rows() if row.get("user_id") and row.get("timestamp")][:300]
-    lines = [f"{r['event_id']},{r['user_id']},{r['event']},{r['timestamp']}" for r in rows]
-    sample = write_csv(tmp_path / "sample.csv", ["event_id", "userId", "event", "timestamp"], lines)
+    frame = pd.DataFrame(rows).rename(columns={"user_id": "userId"}).assign(page="home")  # and an unrelated column
+    sample = tmp_path / f"sample{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(sample, index=False)
+    else:
+        frame.to_parquet(sample, index=False)
     code, out = check(contract, sample, capsys)
     assert code == 1
     assert out == [
