@@ -123,6 +123,26 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class ContractConfig:
+    """Who the teams that produce the events should tell before they change them (``contract export``).
+
+    ``model`` names the consuming model in the contract and in ``contract check``'s messages.
+    """
+
+    owner: str | None = None
+    contact: str | None = None
+    model: str | None = None
+
+    def consumer(self) -> str:
+        """The consuming model's name for messages: ``model``, else "the mlwatch model"."""
+        return self.model or "the mlwatch model"
+
+    def tell(self) -> str:
+        """Whom a producer should tell: the contact, else the owner, else the consuming model's team."""
+        return self.contact or self.owner or f"the team of {self.consumer()}"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
 
@@ -138,6 +158,7 @@ class Config:
     source: str | None = None
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    contract: ContractConfig = field(default_factory=ContractConfig)
 
     def threshold(self, key: str, feature: str | None = None) -> float:
         """Return the threshold ``key``, overridden for ``feature`` when config says so."""
@@ -152,8 +173,9 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain data (the shape of the TOML file) as a run stores it.
 
-        Without ``[notify]`` (a webhook URL is a secret) and ``[engine]`` (memory and threads
-        cannot change a run's results, so changing them must not make a stored month look stale).
+        Without ``[notify]`` (a webhook URL is a secret), ``[engine]`` (memory and threads
+        cannot change a run's results, so changing them must not make a stored month look stale)
+        and ``[contract]`` (who to tell changes nothing a run computes).
         """
         columns = {k: v for k, v in asdict(self.columns).items() if v is not None}
         checks: dict[str, Any] = asdict(self.checks)
@@ -217,7 +239,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     """
     _reject_unknown(
         data,
-        {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift", "history", "notify"},
+        {"columns", "features", "model", "checks", "logs", "auth", "engine", "drift", "history", "notify", "contract"},
         source,
         "",
     )
@@ -235,7 +257,16 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     drift = _parse_drift(_table(data, "drift", source), source)
     history = _parse_history(_table(data, "history", source), source)
     notify = _parse_notify(_table(data, "notify", source), source)
-    return Config(columns, features, target, checks, feature_checks, logs, auth, engine, drift, source, history, notify)
+    contract = _parse_contract(_table(data, "contract", source), source)
+    return Config(
+        columns, features, target, checks, feature_checks, logs, auth, engine, drift, source, history, notify, contract
+    )
+
+
+def _parse_contract(table: dict[str, Any], source: str) -> ContractConfig:
+    _reject_unknown(table, set(ContractConfig.__dataclass_fields__), source, "contract.")
+    values = {key: _string(value, source, f"contract.{key}").strip() or None for key, value in table.items()}
+    return ContractConfig(**values)
 
 
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)

@@ -20,6 +20,7 @@ import duckdb
 from mlwatch.checks import rules
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
+from mlwatch.contract.version import record_if_tracked
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
@@ -170,6 +171,7 @@ def run_monthly(
                 restrict_events(con, reference, to_date)
             asked = Months(reference, current, (), to_date)
             result = _run(con, str(logs), asked, ingest, config, state, started_by, stages)
+            _record_contract(state, config, started_by, result.run_id)
             if measure_actuals and not to_date:
                 measure_stored_actuals(con, state, str(logs))
         return result
@@ -178,6 +180,15 @@ def run_monthly(
             release_events(con)
         if loaded is None:
             con.close()
+
+
+def _record_contract(state: str | Path, config: Config, actor: str, run_id: str) -> None:
+    """Record the next contract version when this run's [columns] or [features] changed the exported contract's
+    terms; a failure is logged, never raised (the run is stored)."""
+    try:
+        record_if_tracked(state, config, actor, cause=f"run {run_id}")
+    except MlwatchError as exc:
+        logging.getLogger(__name__).warning("contract version not recorded: %s", exc)
 
 
 def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, logs: str) -> None:

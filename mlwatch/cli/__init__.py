@@ -1,7 +1,7 @@
-"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|verify|user|sample``.
+"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|verify|user|sample|contract``.
 
-Exit codes: 0 gate open (or done), 1 gate closed (or export refused), 2 usage or input error
-(one line on stderr).
+Exit codes: 0 gate open (or done), 1 gate closed (or export refused, or ``contract check`` found a break),
+2 usage or input error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlwatch.cli import accounts, governance, monthly, sample, stored, verify
+from mlwatch.cli import accounts, contract, governance, monthly, sample, stored, verify
 from mlwatch.cli.common import EXIT_CLOSED, EXIT_ERROR
 from mlwatch.errors import ExportBlocked, MlwatchError
 
@@ -27,6 +27,7 @@ COMMANDS = (
     verify.add_verify,
     accounts.add_user,
     sample.add_sample,
+    contract.add_contract,
 )
 
 

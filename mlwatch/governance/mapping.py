@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlwatch.config import Config, load_config, save_features
+from mlwatch.contract.version import record_if_tracked
 from mlwatch.errors import ConfigError
 from mlwatch.governance.auth import User, require
 from mlwatch.state import store
@@ -41,4 +42,5 @@ def map_events(state: str | Path, config_path: str | Path, additions: dict[str, 
                 "features": new_config.to_dict()["features"],
             },
         )
+    record_if_tracked(state, new_config, actor.name, cause=f"mapping saved to {path}")  # a new minor version
     return new_config

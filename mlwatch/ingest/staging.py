@@ -48,18 +48,23 @@ def drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(name)}")
 
 
-def staging_parts(files: list[Path], columns: Columns) -> list[str]:
-    """Return the staging queries to insert, in order: a query reading a rejects table follows the read filling it."""
+def staging_parts(files: list[Path], columns: Columns, field_sample: int = FIELD_SAMPLE) -> list[str]:
+    """Return the staging queries to insert, in order: a query reading a rejects table follows the read filling it.
+
+    Args:
+        field_sample: one valid JSON line in this many keeps its text (1: every line, for a small sample
+            whose fields are all compared, as ``contract check`` does).
+    """
     json_files = [str(p) for p in files if format_of(p) == "json"]
     csv_files = [p for p in files if format_of(p) == "csv"]
     parquet_files = [p for p in files if format_of(p) == "parquet"]
-    parts = json_lines_sql(json_files, columns) if json_files else []
+    parts = json_lines_sql(json_files, columns, field_sample) if json_files else []
     parts += _csv_parts(csv_files, columns)
     parts += _parquet_parts(parquet_files, columns)
     return parts
 
 
-def json_lines_sql(files: list[str], columns: Columns) -> list[str]:
+def json_lines_sql(files: list[str], columns: Columns, field_sample: int = FIELD_SAMPLE) -> list[str]:
     """Staging queries of JSON Lines files: each line read as text, so an invalid line is kept and counted.
 
     The first query gives the lines read; the second, run after it, the lines DuckDB refused.
@@ -73,7 +78,7 @@ def json_lines_sql(files: list[str], columns: Columns) -> list[str]:
                CASE WHEN NOT ok THEN left(concat_ws('\x01', text, rest), {_RAW_CHARS})
                     -- kept for a row without a required field, and for a sample of the others:
                     -- the fields they carry tell a renamed field (``fields.field_changes``)
-                    WHEN f[1] IS NULL OR f[2] IS NULL OR f[3] IS NULL OR hash(text) % {FIELD_SAMPLE} = 0
+                    WHEN f[1] IS NULL OR f[2] IS NULL OR f[3] IS NULL OR hash(text) % {int(field_sample)} = 0
                     THEN left(text, {_RAW_CHARS}) END AS raw,
                f[1] AS user_id, f[2] AS event, f[3] AS ts_text, NULL::TIMESTAMP AS ts_value, f[4] AS event_id
         FROM (
@@ -161,7 +166,7 @@ def _rejects_sql(name: str, other_reason: str) -> str:
 def _csv_parts(files: list[Path], columns: Columns) -> list[str]:
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in files:
-        header = _csv_header(path)
+        header = csv_header(path)
         if header is None:
             continue  # an empty file holds no row
         missing = [c for c in (columns.user_id, columns.event, columns.timestamp) if c not in header]
@@ -202,7 +207,7 @@ def _csv_group_sql(index: int, header: tuple[str, ...], files: list[str], column
     return [rows, _rejects_sql(f"csv_{index}", "invalid_csv")]
 
 
-def _csv_header(path: Path) -> list[str] | None:
+def csv_header(path: Path) -> list[str] | None:
     """The column names on a CSV file's first line; None for an empty file.
 
     Only that line is read and decoded: a bad byte further down is a rejected row, not an error.

@@ -71,6 +71,12 @@ def suggest_feature(name: str, features: dict[str, tuple[str, ...]], missing: tu
     return best[1]
 
 
+def looks_like(new: str, known: str) -> bool:
+    """True when ``new`` reads like a variant of ``known``: one is a prefix of the other
+    (``user_login`` -> ``user_login_from_pc``), or they share most words or characters."""
+    return _similarity(new, known) >= _MIN_SIMILARITY
+
+
 def _similarity(new: str, known: str) -> float:
     a, b = new.lower(), known.lower()
     if a.startswith(b) or b.startswith(a):

@@ -47,6 +47,7 @@ AUDIT_ACTIONS = (
     "user_add",
     "user_disable",
     "integrity",
+    "contract",
 )
 
 
@@ -194,6 +195,14 @@ def append_audit(con: sqlite3.Connection, actor: str, action: str, run_id: str |
     if action not in AUDIT_ACTIONS:
         raise StateError(f"audit action {action!r} is not declared; add it to store.AUDIT_ACTIONS")
     integrity.append_chained(con, actor, action, run_id, detail)  # chained on the previous row's mac
+
+
+def latest_audit(con: sqlite3.Connection, action: str) -> dict[str, Any] | None:
+    """The newest audit row of ``action`` (``at``, ``actor``, ``detail``), read inside the caller's transaction."""
+    row = con.execute(
+        "SELECT at, actor, detail_json FROM audit WHERE action = ? ORDER BY id DESC LIMIT 1", [action]
+    ).fetchone()
+    return {"at": row["at"], "actor": row["actor"], "detail": json.loads(row["detail_json"])} if row else None
 
 
 def list_runs(state: str | Path) -> list[RunRecord]:

@@ -22,6 +22,7 @@ WRITTEN = (
     "actuals",
     "notify",
     "integrity",
+    "contract",
 )
 
 

@@ -1,0 +1,47 @@
+"""The data contract on the Data page: the current contract for download, with its version and what changed."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mlwatch.contract.build import offer_contract
+from mlwatch.errors import MlwatchError
+from mlwatch.months import month_name
+from mlwatch.summary import RunSummary
+from pages import _shared
+
+
+def contract_download(run: RunSummary) -> None:
+    """A download button for the contract of the current config, its usual shares measured on the run's
+    reference month, and a caption with its version, what changed and how the producing teams use it."""
+    state = _shared.state_path()
+    try:
+        offered = offer_contract(
+            state, _shared.app_config(), _shared.timeline(str(state), run.run_id), run.reference_month
+        )
+    except MlwatchError as exc:
+        st.error(f"The data contract cannot be built: {exc}", icon=":material/error:")
+        return
+    version = offered.version
+    st.download_button(
+        f"Download the data contract (version {version.version})",
+        data=offered.text,
+        file_name=f"mlwatch-contract-{version.version}.yaml",
+        mime="application/yaml",
+        key="contract_download",
+        icon=":material/handshake:",
+        help="An ODCS v3 YAML contract: the event fields and the event names each feature depends on, for the"
+        " teams that produce the events. Their CI runs `python -m mlwatch contract check` on it.",
+    )
+    if version.recorded:
+        when = f"recorded {version.recorded_at[:10]} by {version.recorded_by}"  # type: ignore[index]
+    elif version.previous is None:
+        when = "not recorded yet: `python -m mlwatch contract export` records it"
+    else:
+        when = "not recorded yet: the next run or `python -m mlwatch contract export` records it"
+    measured = (
+        f"Usual shares measured on {month_name(offered.profile.month)}."
+        if offered.profile
+        else "No usual shares: this run has no event timeline."
+    )
+    st.caption(f"Version {version.version} ({when}): {version.what_changed()}. {measured}")
