@@ -12,6 +12,7 @@ from mlwatch.present.report import labels_of, rejected_tables, vocabulary_table
 from mlwatch.present.timeline_charts import changed_groups, daily_by_name, name_totals, timeline_chart
 from mlwatch.summary import RunSummary
 from pages import _shared
+from pages._contract import contract_download
 
 UNMAPPED = "(leave unmapped)"
 
@@ -111,6 +112,7 @@ def _vocabulary(run: RunSummary) -> None:
         width="stretch",
         column_config={"change (%)": st.column_config.NumberColumn(format="%+.1f%%")},
     )
+    contract_download(run)  # the names the features depend on, for the teams that produce the events
 
 
 def _mapping_form(run: RunSummary, names: list[str]) -> None:

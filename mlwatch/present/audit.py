@@ -24,6 +24,7 @@ ACTION_WORDS = {
     "user_add": "added an account",
     "user_disable": "disabled an account",
     "integrity": "sealed the records",
+    "contract": "recorded a data contract version",
 }
 AUDIT_COLUMNS = ["when (UTC)", "who", "what", "month", "reason", "rows", "file", "details", "run", "action"]
 RELEASE_COLUMNS = [

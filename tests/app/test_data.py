@@ -88,3 +88,12 @@ def test_a_healthy_month_says_nothing_changed(app_env, stored_runs) -> None:
     at = open_page("data.py", stored_runs["open"])
     assert at.success[0].value.startswith("No event name stopped, started")
     assert at.expander[0].label.startswith("Every event name (")
+
+
+def test_the_data_page_offers_the_data_contract_with_its_version(app_env, stored_runs, downloads) -> None:
+    app_env(stored_runs["state"])
+    at = open_page("data.py", stored_runs["closed"])
+    (button,) = at.get("download_button")
+    assert button.proto.label == "Download the data contract (version 1.0.0)"
+    assert b"feature login depends on `user_login`" in downloads["mlwatch-contract-1.0.0.yaml"]
+    assert any(c.value.startswith("Version 1.0.0 (not recorded yet") for c in at.caption)
