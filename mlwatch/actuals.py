@@ -118,6 +118,7 @@ def measure_run(con: duckdb.DuckDBPyConnection, state: str | Path, run: store.Ru
     config = parse_config(run.config, source=f"run {run.run_id}")
     month = next_month(run.current_month)
     scored = store.read_features(state, run.run_id, "current")[["user_id", "prediction"]]
+    scored = scored[scored["prediction"].notna()]  # users a scoring job did not score were not in the list
     bought = build_features(con, month, {"bought": config.target_events()})[["user_id", "bought"]]
     joined = scored.merge(bought, on="user_id", how="left").fillna({"bought": 0})
     metrics = actual_metrics(joined["bought"].to_numpy(), joined["prediction"].to_numpy())

@@ -58,6 +58,12 @@ class Thresholds:
     # 340 healthy generated months (at most 3% in any world and size) and on every renamed sample month.
     estimated_ranking_ratio: float = 0.85
     estimated_ranking_fails: bool = True
+    # With [model] kind = "scores": the share of the month's users with a score, and of scores matching no user.
+    scores_coverage: float = 0.90
+    scores_unmatched: float = 0.10
+
+
+SCORES_KEYS = ("scores_coverage", "scores_unmatched")  # stored with a run only when it read scores
 
 
 PER_FEATURE_KEYS = ("coverage_share", "missing_rate_change", "zero_rate_change", "drift")
@@ -142,6 +148,41 @@ class ContractConfig:
         return self.contact or self.owner or f"the team of {self.consumer()}"
 
 
+MODEL_KINDS = ("builtin", "sklearn", "mlflow", "scores")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What scores the list: mlwatch's own model (``builtin``), the team's scikit-learn file (``path``), an
+    MLflow model (``uri``), or the production scoring job's output (``scores``, ``reference_scores``).
+
+    ``allow_pickle``: load a joblib/pickle file (it can run any code: only for files you trust);
+    ``trusted_types``: extra classes a skops file may create beyond scikit-learn's, NumPy's and SciPy's.
+    """
+
+    kind: str = "builtin"
+    path: str | None = None
+    uri: str | None = None
+    scores: str | None = None
+    reference_scores: str | None = None
+    allow_pickle: bool = False
+    trusted_types: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys a run stores (empty for ``builtin``, so older runs' fingerprints stay as they were)."""
+        if self.kind == "builtin":
+            return {}
+        data: dict[str, Any] = {"kind": self.kind}
+        for key in ("path", "uri", "scores", "reference_scores"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        if self.allow_pickle:
+            data["allow_pickle"] = True
+        if self.trusted_types:
+            data["trusted_types"] = list(self.trusted_types)
+        return data
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of a run."""
@@ -159,6 +200,7 @@ class Config:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     contract: ContractConfig = field(default_factory=ContractConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
 
     def threshold(self, key: str, feature: str | None = None) -> float:
         """Return the threshold ``key``, overridden for ``feature`` when config says so."""
@@ -179,12 +221,15 @@ class Config:
         """
         columns = {k: v for k, v in asdict(self.columns).items() if v is not None}
         checks: dict[str, Any] = asdict(self.checks)
+        if self.model.kind != "scores":  # so that runs of other kinds keep the fingerprints they had
+            for key in SCORES_KEYS:
+                del checks[key]
         for feature, overrides in sorted(self.feature_checks.items()):
             checks[feature] = dict(overrides)
         return {
             "columns": columns,
             "features": {name: list(events) for name, events in self.features.items()},
-            "model": {"target": self.target},
+            "model": {"target": self.target, **self.model.to_dict()},
             "checks": checks,
             "logs": {"path": self.logs.path, "allowed": list(self.logs.allowed_dirs())},
             "auth": {
@@ -246,8 +291,9 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     columns = _parse_columns(_table(data, "columns", source), source)
     features = _parse_features(data.get("features"), source)
     model = _table(data, "model", source)
-    _reject_unknown(model, {"target"}, source, "model.")
+    _reject_unknown(model, {"target", *ModelConfig.__dataclass_fields__}, source, "model.")
     target = _string(model.get("target", "purchase"), source, "model.target")
+    model_config = _parse_model(model, source)
     if target not in features:
         raise ConfigError(f"{source}: model.target = {target!r} is not a feature; use one of {', '.join(features)}")
     checks, feature_checks = _parse_checks(_table(data, "checks", source), features, source)
@@ -259,8 +305,45 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     notify = _parse_notify(_table(data, "notify", source), source)
     contract = _parse_contract(_table(data, "contract", source), source)
     return Config(
-        columns, features, target, checks, feature_checks, logs, auth, engine, drift, source, history, notify, contract
-    )
+        columns, features, target, checks, feature_checks, logs, auth, engine, drift, source, history, notify, contract,
+        model_config,
+    )  # fmt: skip
+
+
+# The key each kind needs, and the keys it may have.
+_MODEL_KEYS = {
+    "builtin": (None, set()),
+    "sklearn": ("path", {"path", "allow_pickle", "trusted_types"}),
+    "mlflow": ("uri", {"uri"}),
+    "scores": ("scores", {"scores", "reference_scores"}),
+}
+
+
+def _parse_model(table: dict[str, Any], source: str) -> ModelConfig:
+    kind = _string(table.get("kind", "builtin"), source, "model.kind")
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"{source}: model.kind = {kind!r} is not known; use one of {', '.join(MODEL_KINDS)}")
+    needed, allowed = _MODEL_KEYS[kind]
+    given = set(table) - {"kind", "target"}
+    extra = sorted(given - allowed)
+    if extra:
+        raise ConfigError(f"{source}: model.{extra[0]} does not apply to model.kind = {kind!r}; remove it")
+    if needed and not table.get(needed):
+        raise ConfigError(f"{source}: model.kind = {kind!r} needs model.{needed}")
+    values: dict[str, Any] = {"kind": kind}
+    for key in ("path", "uri", "scores", "reference_scores"):
+        if key in table:
+            values[key] = _string(table[key], source, f"model.{key}")
+    if "allow_pickle" in table:
+        if not isinstance(table["allow_pickle"], bool):
+            raise ConfigError(f"{source}: model.allow_pickle must be true or false")
+        values["allow_pickle"] = table["allow_pickle"]
+    if "trusted_types" in table:
+        types = table["trusted_types"]
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise ConfigError(f"{source}: model.trusted_types must be a list of class names")
+        values["trusted_types"] = tuple(types)
+    return ModelConfig(**values)
 
 
 def _parse_contract(table: dict[str, Any], source: str) -> ContractConfig:

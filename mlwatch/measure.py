@@ -27,7 +27,7 @@ from mlwatch.monthly.timeline import Coverage, feature_daily, hourly_counts, mea
 from mlwatch.monthly.to_date import same_days
 from mlwatch.monthly.vocabulary import diff_vocabulary, event_counts, suggest_from_links
 from mlwatch.months import month_name, next_month, previous_month
-from mlwatch.summary import Change, CheckResult, FeaturesPart, IngestReport, VocabularyDiff, VolumePart
+from mlwatch.summary import Change, CheckResult, FeaturesPart, IngestReport, Status, VocabularyDiff, VolumePart
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,11 @@ def measure_stage(
     )
     thresholds = {name: config.threshold("drift", name) for name in names}
     thresholds["prediction"] = config.threshold("prediction_drift")
+    # Without the reference month's predictions (scores without reference_scores) the predictions cannot drift.
+    scored = [*names, "prediction"] if frames.reference["prediction"].notna().any() else names
     drift = compute_drift(
-        frames.reference, frames.current, [*names, "prediction"], thresholds, config.drift.sample_size,
-        config.drift.seed,
-    )  # fmt: skip
+        frames.reference, frames.current, scored, thresholds, config.drift.sample_size, config.drift.seed
+    )
     known = _known_users(con, months)
     return Measures(features, volume, vocabulary, drift, timeline, coverage, known)
 
@@ -210,6 +211,13 @@ def check_stage(
         threshold = config.threshold("drift", name)
         results.append(rules.check_drift(name, scores[name], threshold, labels, ref[name], cur[name]))
     threshold = config.threshold("prediction_drift")
+    if "prediction" not in scores:
+        message = (
+            "The predictions' drift cannot be measured: the scoring job's output has no reference month; set "
+            "[model] reference_scores to the reference month's scores."
+        )
+        results.append(CheckResult("prediction_drift", None, Status.WARN, None, None, threshold, message))
+        return results
     results.append(
         rules.check_drift(None, scores["prediction"], threshold, labels, ref["prediction"], cur["prediction"])
     )

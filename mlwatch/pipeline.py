@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from mlwatch.checks import rules
+from mlwatch.checks import models, rules
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.contract.version import record_if_tracked
@@ -28,20 +28,22 @@ from mlwatch.ingest.files import input_fingerprint
 from mlwatch.ingest.logs import read_events
 from mlwatch.measure import Frames, Measures, Months, Stream, check_stage, measure_stage, stream_stage
 from mlwatch.monthly.drift import DriftReport
-from mlwatch.monthly.estimate import estimate_mae, fit_error_model, held_out_predictions
+from mlwatch.monthly.estimate import estimate_mae, fit_error_model
 from mlwatch.monthly.features import (
     build_features,
     months_present,
 )
 from mlwatch.monthly.histograms import run_histograms
-from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
+from mlwatch.monthly.model import evaluate_predictions
 from mlwatch.monthly.ranking import estimate_ranking
+from mlwatch.monthly.scorers import ModelSource
 from mlwatch.monthly.timeline import (
     FEATURE_DAILY_FILE,
     TIMELINE_FILE,
 )
 from mlwatch.monthly.to_date import parse_as_of, release_events, restrict_events
-from mlwatch.months import next_month, parse_month
+from mlwatch.months import month_name, next_month, parse_month, previous_month
+from mlwatch.scoring import PreparedModel, ScoredModel, model_stage, prepare_model, reference_held_out
 from mlwatch.state import store
 from mlwatch.summary import (
     CheckResult,
@@ -52,6 +54,7 @@ from mlwatch.summary import (
     RankingEstimate,
     RunSummary,
     SampleSize,
+    Status,
 )
 
 
@@ -83,8 +86,8 @@ class LoadedLogs:
 class Estimates:
     """What the current month's list is estimated to achieve before its actuals: error, ranking, calibration."""
 
-    mae: MaeEstimate
-    ranking: RankingEstimate
+    mae: MaeEstimate | None  # None: no reference-month predictions to learn from (scores only)
+    ranking: RankingEstimate | None
 
 
 def connect(config: Config, state: str | Path) -> duckdb.DuckDBPyConnection:
@@ -162,6 +165,7 @@ def run_monthly(
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
     to_date = parse_as_of(as_of, current) if as_of else None
+    prepared = prepare_model(config)  # a wrong model or scores file fails before the logs are read
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)
     try:
@@ -170,7 +174,7 @@ def run_monthly(
             if to_date:
                 restrict_events(con, reference, to_date)
             asked = Months(reference, current, (), to_date)
-            result = _run(con, str(logs), asked, ingest, config, state, started_by, stages)
+            result = _run(con, str(logs), asked, ingest, config, state, started_by, stages, prepared)
             _record_contract(state, config, started_by, result.run_id)
             if measure_actuals and not to_date:
                 measure_stored_actuals(con, state, str(logs))
@@ -210,17 +214,19 @@ def _run(
     state: str | Path,
     started_by: str,
     stages: _Stages,
+    prepared: PreparedModel,
 ) -> RunResult:
     months = require_months(con, logs, asked.reference, asked.current, asked.as_of)
     timeline = stream_stage(con, months, config, stages)
     frames = features_stage(con, months, config, stages)
-    model = model_stage(frames, config, stages)
+    model = model_stage(frames, config, stages, prepared)
     measures = measure_stage(con, months, frames, config, stages, timeline)
     labels = rules.MonthLabels.of(months.reference, months.current)
     checks = check_stage(config, ingest, measures, months, labels)
     estimates = estimate_stage(frames, model, config, stages)
     checks.append(_estimated_mae_check(config, estimates.mae, labels))
     checks.append(_estimated_ranking_check(config, estimates.ranking, labels))
+    checks.extend(model_checks(state, months, frames, model, config, labels))
     summary = assemble_summary(logs, months, ingest, measures, model, frames, estimates, checks, config)
     return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream)
 
@@ -269,27 +275,20 @@ def features_stage(con: duckdb.DuckDBPyConnection, months: Months, config: Confi
     return Frames(ref, cur)
 
 
-def model_stage(frames: Frames, config: Config, stages: _Stages) -> TrainedModel:
-    """Train the model on the reference month and add its predictions to both tables."""
-    stages("Training the model on the reference month")
-    model = train_model(frames.reference, list(config.features))
-    frames.reference["prediction"] = predict(model, frames.reference)
-    frames.current["prediction"] = predict(model, frames.current)
-    return model
-
-
-def estimate_stage(frames: Frames, model: TrainedModel, config: Config, stages: _Stages) -> Estimates:
+def estimate_stage(frames: Frames, model: ScoredModel, config: Config, stages: _Stages) -> Estimates:
     """Estimate the current month's error, ranking and calibration before its purchases are known.
 
-    Both estimators learn from the same held-out predictions of the reference month (computed once).
+    Both estimators learn from the same held-out predictions of the reference month (computed once);
+    without reference-month predictions (scores without ``reference_scores``) there is no estimate.
     """
-    from sklearn.base import clone
-
     stages("Estimating this month's error and ranking before its purchases are known")
+    held = reference_held_out(frames, config, model)
+    if held is None:
+        return Estimates(None, None)
     names = list(config.features)
-    held = held_out_predictions(frames.reference, names, clone(model.estimator))
-    error_model = fit_error_model(frames.reference, names, clone(model.estimator), held_out=held)
-    return Estimates(estimate_mae(error_model, frames.current), estimate_ranking(held, frames.current))
+    scored = frames.current[frames.current["prediction"].notna()]
+    error_model = fit_error_model(frames.reference, names, None, held_out=held, stress=len(held.stressed_x) > 0)
+    return Estimates(estimate_mae(error_model, scored), estimate_ranking(held, scored))
 
 
 def assemble_summary(
@@ -297,7 +296,7 @@ def assemble_summary(
     months: Months,
     ingest: IngestReport,
     measures: Measures,
-    model: TrainedModel,
+    model: ScoredModel,
     frames: Frames,
     estimates: Estimates,
     checks: list[CheckResult],
@@ -308,8 +307,11 @@ def assemble_summary(
     stored_config = config.to_dict()
     if months.as_of:  # kept with the run's row: lists tell a provisional run from a complete one without its summary
         stored_config["as_of"] = months.as_of.isoformat()
+    scored = cur[cur["prediction"].notna()]
     actual = (
-        evaluate_predictions(cur["actual"].to_numpy(), cur["prediction"].to_numpy()) if months.has_actuals else None
+        evaluate_predictions(scored["actual"].to_numpy(), scored["prediction"].to_numpy())
+        if months.has_actuals
+        else None
     )
     sample = measures.drift.sample
     summary = RunSummary(
@@ -330,12 +332,13 @@ def assemble_summary(
             SampleSize(**sample["current"]),
         ),
         model=ModelPart(
-            kind=describe_model(model.estimator),
+            kind=model.description,
             target=config.target,
             train_rows=model.train_rows,
             validation=model.validation,
             actuals_month=next_month(months.current) if months.has_actuals else None,
             actual=actual,
+            source=model.source.to_json(),
         ),
         months_in_logs=months.present,
         config=stored_config,
@@ -354,7 +357,7 @@ def store_stage(
     state: str | Path,
     summary: RunSummary,
     frames: Frames,
-    model: TrainedModel,
+    model: ScoredModel,
     drift: DriftReport,
     started_by: str,
     stages: _Stages,
@@ -391,7 +394,8 @@ def store_stage(
             stream.daily.rename_axis("day").reset_index().to_parquet(folder / FEATURE_DAILY_FILE, index=False)
         (folder / "report.html").write_text(drift.html, encoding="utf-8")
         (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
-        joblib.dump(model, folder / "model.joblib")
+        if model.trained is not None:  # the team's model stays where it is; the run records which one it was
+            joblib.dump(model.trained, folder / "model.joblib")
         stages.finish()
         timed = replace(summary, seconds=dict(stages.seconds))  # each stage's wall time (storing: up to this file)
         (folder / "summary.json").write_text(json.dumps(timed.to_json(), indent=1), encoding="utf-8")
@@ -426,14 +430,50 @@ def _silent(_: str) -> None:
     return None
 
 
-def _estimated_mae_check(config: Config, estimate: MaeEstimate, labels: rules.MonthLabels) -> CheckResult:
+def model_checks(
+    state: str | Path, months: Months, frames: Frames, model: ScoredModel, config: Config, labels: rules.MonthLabels
+) -> list[CheckResult]:
+    """``scores_coverage`` for a scoring job's output, and ``model_changed`` for the team's model or scores
+    (mlwatch's own model is trained again each month by design: it has neither)."""
+    if config.model.kind == "builtin":
+        return []
+    results = []
+    if model.scores is not None:
+        users = set(frames.current["user_id"].astype("string"))
+        matched = int(model.scores["user_id"].isin(users).sum())
+        results.append(models.check_scores_coverage(
+            len(users), matched, len(model.scores), matched, config.checks.scores_coverage,
+            config.checks.scores_unmatched, labels,
+        ))  # fmt: skip
+    before = previous_month(months.current)
+    earlier = [r for r in store.list_runs(state) if r.current_month == before and not r.config.get("as_of")]
+    previous = ModelSource.from_json(store.read_summary(state, earlier[0].run_id).model.source) if earlier else None
+    results.append(models.check_model_changed(model.source, previous, labels, month_name(before)))
+    return results
+
+
+_NO_REFERENCE_SCORES = (
+    "cannot be estimated: the scoring job's output has no reference month to learn from; set [model] "
+    "reference_scores to the reference month's scores"
+)
+
+
+def _estimated_mae_check(config: Config, estimate: MaeEstimate | None, labels: rules.MonthLabels) -> CheckResult:
+    if estimate is None:
+        return CheckResult("estimated_mae", None, Status.WARN, None, None, config.checks.estimated_mae_ratio,
+                           f"The list's error before this month's purchases are known {_NO_REFERENCE_SCORES}.")  # fmt: skip
     return rules.check_estimated_mae(
         estimate.estimated_mae, estimate.lower, estimate.upper, estimate.reference_mae,
         config.checks.estimated_mae_ratio, config.checks.estimated_mae_fails, labels,
     )  # fmt: skip
 
 
-def _estimated_ranking_check(config: Config, estimate: RankingEstimate, labels: rules.MonthLabels) -> CheckResult:
+def _estimated_ranking_check(
+    config: Config, estimate: RankingEstimate | None, labels: rules.MonthLabels
+) -> CheckResult:
+    if estimate is None:
+        return CheckResult("estimated_ranking", None, Status.WARN, None, None, config.checks.estimated_ranking_ratio,
+                           f"The top of the list's lift {_NO_REFERENCE_SCORES}.")  # fmt: skip
     return rules.check_estimated_ranking(
         estimate, config.checks.estimated_ranking_ratio, config.checks.estimated_ranking_fails, labels
     )

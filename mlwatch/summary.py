@@ -320,6 +320,7 @@ class ModelPart:
     validation: dict[str, float | None]
     actuals_month: str | None = None
     actual: dict[str, float | None] | None = None
+    source: dict[str, str] | None = None  # what scored the run (kind, location, version, digest); None: older runs
 
     def to_json(self) -> dict[str, Any]:
         """The ``model`` object."""
@@ -330,7 +331,7 @@ class ModelPart:
         """Read a ``model`` object."""
         return cls(
             data.get("kind", ""), data.get("target", ""), data.get("train_rows", 0), dict(data.get("validation", {})),
-            data.get("actuals_month"), data.get("actual"),
+            data.get("actuals_month"), data.get("actual"), data.get("source"),
         )  # fmt: skip
 
 

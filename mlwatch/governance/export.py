@@ -46,8 +46,12 @@ class ExportResult:
 
 
 def prospect_list(state: str | Path, run_id: str) -> pd.DataFrame:
-    """Return the run's ranked prospects (``user_id``, ``predicted_purchases``, ``rank``), for preview."""
+    """Return the run's ranked prospects (``user_id``, ``predicted_purchases``, ``rank``), for preview.
+
+    Users the scoring job did not score (``[model] kind = "scores"``) have no prediction and are not listed.
+    """
     features = store.read_features(state, run_id, "current")
+    features = features[features["prediction"].notna()]
     return rank_prospects(features["user_id"], features["prediction"].to_numpy())
 
 
@@ -265,8 +269,23 @@ def _check_inputs_unchanged(state: str | Path, run_id: str) -> None:
         raise ExportBlocked(f"run {run_id}: its logs cannot be checked against the sign-off ({exc})") from exc
     if not unchanged:
         raise ExportBlocked(
-            f"run {run_id}: the logs changed since this run was signed off; start a new run and have it signed off"
+            f"run {run_id}: {_what_changed(state, run)} since this run was signed off; start a new run and have it "
+            "signed off"
         )
+
+
+def _what_changed(state: str | Path, run: store.RunRecord) -> str:
+    """``the logs changed``, or which model or scores file changed when the run was scored by the team's model."""
+    model = run.config.get("model", {})
+    if model.get("kind", "builtin") == "builtin":
+        return "the logs changed"
+    from mlwatch.monthly.scorers import model_digest
+
+    recorded = (store.read_summary(state, run.run_id).model.source or {}).get("digest")
+    if model_digest(model) != recorded:
+        where = model.get("path") or model.get("uri") or model.get("scores")
+        return f"the model that scored it changed ({model['kind']} {where})"
+    return "the logs changed"
 
 
 def _control_rows(rows: int, holdout: float, seed: int, salt: str) -> np.ndarray:

@@ -84,7 +84,8 @@ def format_of(path: Path) -> str | None:
 
 
 def input_fingerprint(logs: str, config: dict[str, Any]) -> str:
-    """Fingerprint what a run read: its config and each log file's path, size and SHA-256 of its content.
+    """Fingerprint what a run read: its config, each log file's path, size and SHA-256 of its content, and the
+    team's model or scores (their files' SHA-256, or the MLflow model's uuid) when the run did not train its own.
 
     A sign-off is bound to it: a changed log file refuses the export of a signed-off run, even an
     edit that keeps the size and restores the modification time. The modification time is not
@@ -99,6 +100,11 @@ def input_fingerprint(logs: str, config: dict[str, Any]) -> str:
     """
     digest = hashlib.sha256()
     digest.update(json.dumps(config, sort_keys=True).encode())
+    model = config.get("model", {})
+    if model.get("kind", "builtin") != "builtin":  # the team's model or scores: a changed file refuses the export
+        from mlwatch.monthly.scorers import model_digest
+
+        digest.update(f"model\0{model_digest(model)}\n".encode())
     for path in find_log_files(logs):
         digest.update(f"{path.resolve()}\0{path.stat().st_size}\0{file_sha256(path)}\n".encode())
     return f"{FINGERPRINT_VERSION}:{digest.hexdigest()}"
@@ -145,6 +151,11 @@ def _stat_fingerprint(logs: str, config: dict[str, Any]) -> str:
     """The fingerprint of releases before ``sha256-v2``: path, size and modification time of each file."""
     digest = hashlib.sha256()
     digest.update(json.dumps(config, sort_keys=True).encode())
+    model = config.get("model", {})
+    if model.get("kind", "builtin") != "builtin":  # the team's model or scores: a changed file refuses the export
+        from mlwatch.monthly.scorers import model_digest
+
+        digest.update(f"model\0{model_digest(model)}\n".encode())
     for path in find_log_files(logs):
         info = path.stat()
         digest.update(f"{path.resolve()}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())

@@ -94,7 +94,12 @@ def expected_purchases(held: HeldOut, current: pd.DataFrame, seed: int = SEED) -
     vanished = vanished_shares(held.x, x_current)
     inputs = np.vstack([_inputs(held.x, held.prediction), _inputs(held.stressed_x, held.stressed_prediction)])
     target = np.concatenate([held.y, held.stressed_y])
-    weights = np.concatenate([np.full(len(held.y), max(0.0, 1.0 - vanished.sum())), np.repeat(vanished, len(held.y))])
+    if len(held.stressed_x):
+        weights = np.concatenate(
+            [np.full(len(held.y), max(0.0, 1.0 - vanished.sum())), np.repeat(vanished, len(held.y))]
+        )
+    else:  # a scoring job's output: no copies with a feature zeroed, so the genuine rows alone
+        weights = np.ones(len(held.y))
     used = weights > 0  # a healthy month learns from the genuine rows only: no time spent on copies it ignores
     scored = _inputs(x_current, current["prediction"].to_numpy(dtype="float64"))
     with thread_limit(int(used.sum())):
