@@ -1,4 +1,4 @@
-"""Command line: ``python -m mlwatch run|backfill|history|actuals|runs|signoff|revoke|export|audit|verify|user|sample|contract``.
+"""Command line: ``python -m mlwatch run|backfill|history|actuals|compare|runs|signoff|revoke|export|audit|verify|user|sample|contract``.
 
 Exit codes: 0 gate open (or done), 1 gate closed (or export refused, or ``contract check`` found a break),
 2 usage or input error (one line on stderr).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlwatch.cli import accounts, contract, governance, monthly, sample, stored, verify
+from mlwatch.cli import accounts, compare, contract, governance, monthly, sample, stored, verify
 from mlwatch.cli.common import EXIT_CLOSED, EXIT_ERROR
 from mlwatch.errors import ExportBlocked, MlwatchError
 
@@ -19,6 +19,7 @@ COMMANDS = (
     monthly.add_backfill,
     stored.add_history,
     monthly.add_actuals,
+    compare.add_compare,
     stored.add_runs,
     governance.add_signoff,
     governance.add_revoke,

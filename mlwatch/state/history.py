@@ -154,6 +154,7 @@ def history_table(history: History, feature: str | None = None) -> list[dict[str
             "reference": run["reference_month"],
             "gate": run["gate"],
             "failed": ", ".join(run["failed"]) or "-",
+            "model": run.get("model", "built-in"),
             "events": run["events"],
             "users": run["users"],
         }
@@ -224,7 +225,15 @@ def _point(
         "ranking": summary.ranking.to_json() if summary.ranking else None,
         "actual": actual,
         "actuals_month": actuals_month,
+        "model": _model_version(summary.model.source),
     }
+
+
+def _model_version(source: dict[str, str] | None) -> str:
+    """What scored a month, short: ``built-in``, or the team's model's kind and version (``sklearn sha256 1a2b``)."""
+    if not source or source.get("kind", "builtin") == "builtin":
+        return "built-in"
+    return f"{source['kind']} {source.get('version', '')}".strip()
 
 
 def month_to_date(state: str | Path) -> dict[str, list[dict[str, Any]]]:

@@ -29,3 +29,31 @@ def test_actuals_not_yet_available_are_said_plainly(app_env, tmp_path, make_logs
     app_env(state)
     at = open_page("model.py", result.run_id)
     assert any("not available yet" in i.value for i in at.info)
+
+
+def test_the_page_says_what_scored_the_list_and_shows_a_stored_challenger(
+    app_env, private_state, stored_runs, tmp_path
+) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import PoissonRegressor
+
+    from mlwatch.config import ModelConfig
+    from mlwatch.monthly.compare import compare_models, save_comparison
+    from mlwatch.state import store
+
+    run_id = stored_runs["open"]
+    names = ["login", "view", "cart", "purchase"]
+    march = store.read_features(private_state, run_id, "reference")
+    sio.dump(PoissonRegressor().fit(march[names], march["target"]), tmp_path / "challenger.skops")
+    comparison = compare_models(
+        private_state, run_id, ModelConfig(kind="sklearn", path=str(tmp_path / "challenger.skops"))
+    )
+    save_comparison(private_state, comparison)
+    app_env(private_state)
+    at = open_page("model.py", run_id)
+    assert at.markdown[0].value == "**Scored by** mlwatch's built-in model, trained on the reference month."
+    assert "Champion and challenger" in [s.value for s in at.subheader]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Same users in the top 10%"] == f"{comparison.overlap['top10'] * 100:.1f}%"
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["champion", "challenger"] and table["precision_top10"].notna().all()

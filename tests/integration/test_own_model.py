@@ -7,6 +7,7 @@ rank the list exactly as that model does, and each wrong file must fail the way 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -212,3 +213,32 @@ def test_another_model_warns_and_a_changed_model_file_refuses_the_signed_off_exp
     model.write_bytes((models / "model.skops").read_bytes())  # swapped after the sign-off
     with pytest.raises(ExportBlocked, match=rf"the model that scored it changed \(sklearn {model}\)"):
         export_prospects(state, may.run_id, User("mia", "marketer"), tmp_path / "again.csv")
+
+
+def test_compare_a_challenger_before_the_campaign(models: Path, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    state = tmp_path / "state"
+    april = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", load_config(ROOT / "mlwatch.toml"), state,
+                        measure_actuals=False)  # fmt: skip
+    result = _cli("compare", "--run", april.run_id, "--challenger", str(models / "model.skops"), "--state", str(state),
+                  "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    compared = json.loads(result.stdout)
+    # The same figures computed here from the stored list and the challenger's own predictions.
+    frame = store.read_features(state, april.run_id, "current")
+    challenger = sio.load(models / "model.skops", trusted=sio.get_untrusted_types(file=models / "model.skops"))
+    ours, theirs = frame["prediction"].to_numpy(), challenger.predict(frame[NAMES])
+    k = int(np.ceil(0.1 * len(frame)))
+    top_ours, top_theirs = set(np.argsort(-ours, kind="stable")[:k]), set(np.argsort(-theirs, kind="stable")[:k])
+    assert compared["overlap"]["top10"] == pytest.approx(len(top_ours & top_theirs) / k)
+    assert compared["entering"] == compared["leaving"] == k - len(top_ours & top_theirs)
+    assert compared["rank_correlation"] == pytest.approx(pd.Series(ours).corr(pd.Series(theirs), method="spearman"))
+    # April's purchases of May are in the logs: both models' real precision, side by side.
+    assert compared["actual"]["champion"]["precision_top10"] is not None
+    assert compared["actual"]["challenger"]["precision_top10"] is not None
+    assert compared["challenger"]["digest"] == _sha256(models / "model.skops")
+    assert len(list((state / "comparisons" / april.run_id).glob("*.json"))) == 1  # kept for the Model page
+    text = _cli("compare", "--run", april.run_id, "--challenger", str(models / "scores-2026-04.csv"), "--state",
+                str(state))  # fmt: skip
+    assert text.returncode == 0 and "10% of the list: " in text.stdout and "challenger: scores " in text.stdout
