@@ -173,16 +173,19 @@ def _campaigns(state: str | Path, run_id: str, bought: pd.DataFrame) -> list[dic
     effects = []
     for export_id, at, groups_file in exports:
         try:
-            groups = pd.read_parquet(groups_file, columns=["user_id", "group"])
+            groups = pd.read_parquet(groups_file)
         except (OSError, ValueError) as exc:
             _LOG.warning("export %s of run %s: groups file %s unreadable (%s)", export_id, run_id, groups_file, exc)
             continue
         joined = groups.merge(bought, on="user_id", how="left").fillna({"bought": 0})
-        effect = campaign_effect(
-            joined.loc[joined["group"] == "campaign", "bought"].to_numpy(),
-            joined.loc[joined["group"] == "control", "bought"].to_numpy(),
-        )
-        effects.append({"export_id": export_id, "exported_at": at, **effect})
+        # A split export (champion and challenger) is measured per model, each against its own control group.
+        arms = joined.groupby("model") if "model" in joined else [(None, joined)]
+        for model, arm in arms:
+            effect = campaign_effect(
+                arm.loc[arm["group"] == "campaign", "bought"].to_numpy(),
+                arm.loc[arm["group"] == "control", "bought"].to_numpy(),
+            )
+            effects.append({"export_id": export_id, "exported_at": at, **({"model": model} if model else {}), **effect})
     return effects
 
 

@@ -68,6 +68,13 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--seed", type=int, default=0, help="seed of the control group draw (recorded)")
     export.add_argument("--bom", action="store_true", help="start the file with a UTF-8 BOM (Excel)")
     export.add_argument(
+        "--challenger",
+        metavar="MODEL_OR_SCORES",
+        help="send part of the list from a challenger model (as for compare); the CSV gets a model column",
+    )
+    export.add_argument("--split", type=float, default=0.5, help="the challenger's share of the users (default 0.5)")
+    export.add_argument("--allow-pickle", action="store_true", help="load a joblib challenger (it can run any code)")
+    export.add_argument(
         "--by",
         metavar="NAME",
         help="account to export as; its password is asked (or one line on stdin). Default: the shell user",
@@ -120,8 +127,10 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from mlwatch.governance.export import export_prospects
+    from mlwatch.monthly.compare import challenger_config
 
     state = store.state_dir(args.state)
+    challenger = challenger_config(args.challenger, args.allow_pickle) if args.challenger else None
     result = export_prospects(
         state,
         args.run,
@@ -132,6 +141,8 @@ def _export(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         seed=args.seed,
         bom=args.bom,
+        challenger=challenger,
+        split=args.split,
     )
     print(
         f"Wrote {result.rows:,} users ({result.campaign:,} campaign, {result.control:,} control) to {result.path}"

@@ -15,10 +15,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlwatch.config import ModelConfig
 from mlwatch.errors import ExportBlocked, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.governance.signoff import gate_status, refuse_month_to_date
@@ -101,6 +103,43 @@ def select_prospects(
     return chosen.reset_index(drop=True)
 
 
+def split_prospects(
+    champion: pd.DataFrame,
+    challenger: pd.DataFrame,
+    split: float,
+    top: int | None = None,
+    top_share: float | None = None,
+    holdout: float = 0.0,
+    seed: int = 0,
+    salt: str = "",
+) -> pd.DataFrame:
+    """Half the campaign (``split``) from each model: every user is drawn into one arm at random (seeded), each
+    arm is ranked by its own model and selected and held out as ``select_prospects`` does, so next month's
+    purchases measure each model's list against its own control group.
+
+    Args:
+        champion, challenger: each model's ranked list (``rank_prospects``) of the same users.
+        split: the share of users drawn into the challenger's arm.
+
+    Raises:
+        InputError: a split outside (0, 1), or as ``select_prospects``.
+    """
+    if not 0 < split < 1:
+        raise InputError("--split must be between 0 and 1, e.g. 0.5 for half the list from each model")
+    users = np.sort(champion["user_id"].astype(str).to_numpy())
+    digest = int.from_bytes(hashlib.sha256(f"split:{salt}".encode()).digest()[:8], "big")
+    draw = np.random.default_rng([seed, digest]).random(len(users)) < split
+    in_challenger = set(users[draw])
+    arms = []
+    for name, ranked, share in (("champion", champion, 1 - split), ("challenger", challenger, split)):
+        mine = ranked[ranked["user_id"].astype(str).isin(in_challenger) == (name == "challenger")]
+        mine = rank_prospects(mine["user_id"], mine["predicted_purchases"].to_numpy())
+        size = None if top is None else max(1, round(top * share))
+        chosen = select_prospects(mine, size, top_share, holdout, seed, salt=f"{salt}:{name}")
+        arms.append(chosen.assign(model=name))
+    return pd.concat(arms, ignore_index=True)
+
+
 def export_prospects(
     state: str | Path,
     run_id: str,
@@ -112,23 +151,34 @@ def export_prospects(
     seed: int = 0,
     bom: bool = False,
     via: str = "cli",
+    challenger: ModelConfig | None = None,
+    split: float = 0.5,
 ) -> ExportResult:
     """Write the prospect CSV of a run and record the export in the audit trail.
 
-    ``out`` is a file, or a folder to write ``prospects-<month>-<run_id>.csv`` into.
+    ``out`` is a file, or a folder to write ``prospects-<month>-<run_id>.csv`` into. With ``challenger``,
+    ``split`` of the users form its arm (``split_prospects``); the CSV gets a ``model`` column.
 
     Raises:
         PermissionDenied: the user may not export.
         ExportBlocked: the gate is closed and not signed off, or the signed-off inputs changed.
     """
     actor = require(user, "export", state)
-    frame, data = build_export(state, run_id, actor, top, top_share, holdout, seed, bom)
+    arms = None
+    if challenger is not None:
+        from mlwatch.monthly.compare import challenger_predictions
+
+        _check_gate(state, run_id)  # before the challenger is loaded: a closed run's users are not scored
+        both, source = challenger_predictions(state, run_id, challenger)
+        arms = (both, source, split)
+    frame, data = build_export(state, run_id, actor, top, top_share, holdout, seed, bom, arms=arms)
     run = store.get_run(state, run_id)
     path = Path(out)
     if path.is_dir():
         path = path / export_filename(run)
     _write_atomically(path, data)
-    return record_export(state, run_id, actor, frame, data, str(path), holdout, seed, via)
+    extra = {"split": split, "challenger": arms[1].to_json()} if arms else None
+    return record_export(state, run_id, actor, frame, data, str(path), holdout, seed, via, extra)
 
 
 def build_export(
@@ -141,6 +191,7 @@ def build_export(
     seed: int = 0,
     bom: bool = False,
     prospects: pd.DataFrame | None = None,
+    arms: tuple[pd.DataFrame, Any, float] | None = None,
 ) -> tuple[pd.DataFrame, bytes]:
     """Return the selected list and its CSV bytes, after every gate and role check.
 
@@ -155,6 +206,12 @@ def build_export(
     """
     require(user, "export", state)
     _check_gate(state, run_id)
+    if arms is not None:  # champion and challenger, each on its own random part of the users
+        both, _, split = arms
+        ours = rank_prospects(both["user_id"], both["prediction"].to_numpy())
+        theirs = rank_prospects(both["user_id"], both["challenger"].to_numpy())
+        frame = split_prospects(ours, theirs, split, top, top_share, holdout, seed, salt=run_id)
+        return frame, to_csv(frame, bom)
     ranked = prospect_list(state, run_id) if prospects is None else prospects
     frame = select_prospects(ranked, top, top_share, holdout, seed, salt=run_id)
     return frame, to_csv(frame, bom)
@@ -170,8 +227,10 @@ def record_export(
     holdout: float,
     seed: int,
     via: str,
+    extra: dict[str, Any] | None = None,
 ) -> ExportResult:
-    """Store the export's groups and append it to the exports table and the audit trail."""
+    """Store the export's groups and append it to the exports table and the audit trail (``extra``: a split
+    export's share and challenger, recorded with it)."""
     checksum = hashlib.sha256(data).hexdigest()
     control = int((frame["group"] == "control").sum())
     folder = Path(state) / "exports"
@@ -209,6 +268,7 @@ def record_export(
                 "sha256": checksum,
                 "file": file,
                 "via": via,
+                **(extra or {}),
             },
         )
     return ExportResult(Path(file), len(frame), len(frame) - control, control, checksum, seed)

@@ -74,18 +74,8 @@ def compare_models(state: str | Path, run_id: str, challenger: ModelConfig) -> C
     """
     run = store.get_run(state, run_id)
     summary = store.read_summary(state, run_id)
-    frame = store.read_features(state, run_id, "current")
-    frame = frame[frame["prediction"].notna()].reset_index(drop=True)
-    if challenger.kind == "scores":
-        scores, source = read_scores(str(challenger.scores), "--challenger")
-        theirs = frame["user_id"].astype("string").map(scores.set_index("user_id")["prediction"]).to_numpy(float)
-    else:
-        scorer = load_scorer(challenger, list(summary.features.names))
-        theirs, source = scorer.predict_frame(frame), scorer.source
-    both = ~np.isnan(theirs)
-    if not both.any():
-        raise InputError(f"--challenger {source.location}: it scores no user of {run.current_month}")
-    frame, ours, theirs = frame[both].reset_index(drop=True), frame["prediction"].to_numpy()[both], theirs[both]
+    frame, source = challenger_predictions(state, run_id, challenger)
+    ours, theirs = frame["prediction"].to_numpy(), frame["challenger"].to_numpy()
     ids = frame["user_id"].astype(str).to_numpy()
     tops = {share: (_top(ours, share), _top(theirs, share)) for share in SHARES}
     champion_top, challenger_top = tops[SHARES[0]]
@@ -114,6 +104,30 @@ def compare_models(state: str | Path, run_id: str, challenger: ModelConfig) -> C
         actual=actual,
         at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+
+
+def challenger_predictions(state: str | Path, run_id: str, challenger: ModelConfig) -> tuple[pd.DataFrame, ModelSource]:
+    """The run's current month with both models' predictions (``prediction``, ``challenger``), for the users both
+    scored, and what the challenger is.
+
+    Raises:
+        ConfigError, InputError: the challenger cannot be loaded or scored, or scores no user of the month.
+    """
+    summary = store.read_summary(state, run_id)
+    frame = store.read_features(state, run_id, "current")
+    frame = frame[frame["prediction"].notna()].reset_index(drop=True)
+    if challenger.kind == "scores":
+        scores, source = read_scores(str(challenger.scores), "--challenger")
+        theirs = frame["user_id"].astype("string").map(scores.set_index("user_id")["prediction"]).to_numpy(float)
+    else:
+        scorer = load_scorer(challenger, list(summary.features.names))
+        theirs, source = scorer.predict_frame(frame), scorer.source
+    both = ~np.isnan(theirs)
+    if not both.any():
+        raise InputError(f"--challenger {source.location}: it scores no user of {summary.current_month}")
+    frame = frame[both].reset_index(drop=True)
+    frame["challenger"] = theirs[both]
+    return frame, source
 
 
 def save_comparison(state: str | Path, comparison: Comparison) -> Path:

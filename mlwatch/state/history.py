@@ -180,6 +180,7 @@ def campaign_table(history: History) -> pd.DataFrame:
                 {
                     "month": run["month"],
                     "exported at": effect["exported_at"],
+                    "model": effect.get("model", ""),
                     "campaign users": effect["campaign_users"],
                     "control users": effect["control_users"],
                     "campaign mean": effect["campaign_mean"],

@@ -242,3 +242,37 @@ def test_compare_a_challenger_before_the_campaign(models: Path, tmp_path: Path) 
     text = _cli("compare", "--run", april.run_id, "--challenger", str(models / "scores-2026-04.csv"), "--state",
                 str(state))  # fmt: skip
     assert text.returncode == 0 and "10% of the list: " in text.stdout and "challenger: scores " in text.stdout
+
+
+def test_a_split_export_sends_half_the_list_from_each_model_and_measures_each(models: Path, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    state = tmp_path / "state"
+    april = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", load_config(ROOT / "mlwatch.toml"), state,
+                        measure_actuals=False)  # fmt: skip
+    out = tmp_path / "split.csv"
+    result = _cli("export", "--run", april.run_id, "--out", str(out), "--challenger", str(models / "model.skops"),
+                  "--split", "0.5", "--holdout", "0.2", "--seed", "3", "--state", str(state))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    exported = pd.read_csv(out, dtype={"user_id": str})
+    arms = {name: arm for name, arm in exported.groupby("model")}
+    assert set(arms) == {"champion", "challenger"} and len(exported) == april.summary.features.users
+    assert abs(len(arms["challenger"]) / len(exported) - 0.5) < 0.05  # a seeded coin per user
+    # Each arm is ranked by its own model, with its own control group of 20%.
+    stored = store.read_features(state, april.run_id, "current").set_index("user_id")
+    challenger = sio.load(models / "model.skops", trusted=sio.get_untrusted_types(file=models / "model.skops"))
+    theirs = pd.Series(challenger.predict(stored[NAMES]), index=stored.index)
+    for name, scores in (("champion", stored["prediction"]), ("challenger", theirs)):
+        arm = arms[name].sort_values("rank")
+        assert np.allclose(arm["predicted_purchases"], scores[arm["user_id"]].to_numpy(), atol=1e-4)  # CSV rounding
+        assert arm["predicted_purchases"].is_monotonic_decreasing
+        assert (arm["group"] == "control").mean() == pytest.approx(0.2, abs=0.01)
+    detail = store.read_audit(state, action="export")[-1]["detail"]
+    assert detail["split"] == 0.5 and detail["challenger"]["digest"] == _sha256(models / "model.skops")
+    # May's purchases are in the logs: each model's list is measured against its own control group.
+    measured = _cli("actuals", "--logs", str(SAMPLE_LOGS), "--run", april.run_id, "--recompute", "--state", str(state))
+    assert measured.returncode == 0, measured.stderr
+    history = json.loads(_cli("history", "--state", str(state), "--json").stdout)
+    campaigns = history[0]["actual"]["campaigns"]
+    assert sorted(c["model"] for c in campaigns) == ["challenger", "champion"]
+    assert all(c["campaign_users"] > 0 and c["control_users"] > 0 for c in campaigns)
