@@ -43,7 +43,7 @@ from mlwatch.monthly.timeline import (
 )
 from mlwatch.monthly.to_date import parse_as_of, release_events, restrict_events
 from mlwatch.months import month_name, next_month, parse_month, previous_month
-from mlwatch.scoring import PreparedModel, ScoredModel, model_stage, prepare_model, reference_held_out
+from mlwatch.scoring import PreparedModel, ScoredModel, for_months, model_stage, prepare_model, reference_held_out
 from mlwatch.state import store
 from mlwatch.summary import (
     CheckResult,
@@ -165,6 +165,7 @@ def run_monthly(
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
     to_date = parse_as_of(as_of, current) if as_of else None
+    config = for_months(config, reference, current)
     prepared = prepare_model(config)  # a wrong model or scores file fails before the logs are read
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)

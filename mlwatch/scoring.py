@@ -5,7 +5,7 @@ predictions the estimators learn from (``pipeline.run_monthly`` chains the stage
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,17 @@ class PreparedModel:
     scorer: Scorer | None = None
     scores: tuple[pd.DataFrame, ModelSource] | None = None
     reference_scores: tuple[pd.DataFrame, ModelSource] | None = None
+
+
+def for_months(config: Config, reference: str, current: str) -> Config:
+    """The config with ``{month}`` in ``[model] scores`` and ``reference_scores`` replaced by the run's current and
+    reference month (``scores = "scores/{month}.csv"`` serves every month, and backfill)."""
+    model = config.model
+    if model.kind != "scores":
+        return config
+    scores = str(model.scores).replace("{month}", current)
+    ref = model.reference_scores.replace("{month}", reference) if model.reference_scores else None
+    return replace(config, model=replace(model, scores=scores, reference_scores=ref))
 
 
 def prepare_model(config: Config) -> PreparedModel:

@@ -57,3 +57,26 @@ def test_the_page_says_what_scored_the_list_and_shows_a_stored_challenger(
     assert metrics["Same users in the top 10%"] == f"{comparison.overlap['top10'] * 100:.1f}%"
     table = at.dataframe[0].value
     assert list(table["model"]) == ["champion", "challenger"] and table["precision_top10"].notna().all()
+
+
+def test_a_run_scored_by_the_teams_model_says_which_file_and_version(
+    app_env, private_state, stored_runs, tmp_path
+) -> None:
+    from mlwatch.config import Config, ModelConfig
+    from mlwatch.pipeline import run_monthly
+    from mlwatch.state import store
+    from tests.conftest import SAMPLE_LOGS
+
+    for month in ("reference", "current"):  # a scoring job's output: here, the stored run's own predictions
+        frame = store.read_features(private_state, stored_runs["open"], month)
+        frame[["user_id", "prediction"]].to_csv(tmp_path / f"scores-{month}.csv", index=False)
+    model = ModelConfig(kind="scores", scores=str(tmp_path / "scores-current.csv"),
+                        reference_scores=str(tmp_path / "scores-reference.csv"))  # fmt: skip
+    result = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", Config(model=model), private_state, measure_actuals=False)
+    app_env(private_state)
+    at = open_page("model.py", result.run_id)
+    version = result.summary.model.source["version"]
+    assert at.markdown[0].value == (
+        f"**Scored by the team's model**: scoring job's output `{tmp_path / 'scores-current.csv'}`, {version}."
+    )
+    assert version.startswith("sha256 ") and any(s.value.startswith("Its figures on March 2026") for s in at.subheader)

@@ -98,8 +98,8 @@ def test_each_kind_ranks_the_list_with_the_teams_model(models: Path, tmp_path: P
     kinds = {
         "sklearn": f'kind = "sklearn"\npath = "{models / "model.skops"}"',
         "mlflow": 'kind = "mlflow"\nuri = "models:/buyers/1"',
-        "scores": f'kind = "scores"\nscores = "{models / "scores-2026-04.csv"}"\n'
-        f'reference_scores = "{models / "scores-2026-03.csv"}"',
+        "scores": f'kind = "scores"\nscores = "{models / "scores-{month}.csv"}"\n'  # {month}: each run's own
+        f'reference_scores = "{models / "scores-{month}.csv"}"',
     }
     model = sio.load(models / "model.skops", trusted=sio.get_untrusted_types(file=models / "model.skops"))
     state = tmp_path / "state"
