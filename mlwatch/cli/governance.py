@@ -13,16 +13,21 @@ from mlwatch.errors import MlwatchError
 from mlwatch.state import store
 
 
-def add_signoff(commands: argparse._SubParsersAction) -> None:
-    """The ``signoff`` command's arguments."""
-    signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
-    signoff.add_argument("--run", required=True, metavar="RUN_ID")
-    signoff.add_argument(
+def _add_run_and_approver(parser: argparse.ArgumentParser) -> None:
+    """``--run`` and ``--by`` of the approver's commands (``signoff``, ``revoke``)."""
+    parser.add_argument("--run", required=True, metavar="RUN_ID")
+    parser.add_argument(
         "--by",
         required=True,
         metavar="NAME",
         help="the approver's account; its password is asked (or one line on stdin)",
     )
+
+
+def add_signoff(commands: argparse._SubParsersAction) -> None:
+    """The ``signoff`` command's arguments."""
+    signoff = commands.add_parser("signoff", help="accept the failed checks of a closed run (approver)")
+    _add_run_and_approver(signoff)
     signoff.add_argument("--reason", required=True, help="at least a sentence saying why the failures are acceptable")
     accept = signoff.add_mutually_exclusive_group()
     accept.add_argument(
@@ -44,13 +49,7 @@ def add_signoff(commands: argparse._SubParsersAction) -> None:
 def add_revoke(commands: argparse._SubParsersAction) -> None:
     """The ``revoke`` command's arguments."""
     revoke = commands.add_parser("revoke", help="withdraw a run's sign-off (approver)")
-    revoke.add_argument("--run", required=True, metavar="RUN_ID")
-    revoke.add_argument(
-        "--by",
-        required=True,
-        metavar="NAME",
-        help="the approver's account; its password is asked (or one line on stdin)",
-    )
+    _add_run_and_approver(revoke)
     revoke.add_argument("--reason", required=True)
     add_common(revoke, config=False)
     revoke.set_defaults(handler=_revoke)
