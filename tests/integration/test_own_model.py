@@ -79,6 +79,22 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built_once(tmp_path_factory, "own-models", _build)
 
 
+@pytest.fixture
+def april(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> tuple[Path, str]:
+    """A private copy of a state with April's run by mlwatch's own model (built once): (state, run id)."""
+    import shutil
+
+    built = built_once(tmp_path_factory, "own-models-april", _store_april)
+    shutil.copytree(built / "state", tmp_path / "state")
+    return tmp_path / "state", (built / "run_id").read_text()
+
+
+def _store_april(folder: Path) -> None:
+    result = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", load_config(ROOT / "mlwatch.toml"), folder / "state",
+                         measure_actuals=False)  # fmt: skip
+    (folder / "run_id").write_text(result.run_id)
+
+
 def _config(tmp_path: Path, model_lines: str) -> Path:
     text = (ROOT / "mlwatch.toml").read_text().replace("[model]\n", f"[model]\n{model_lines}\n", 1)
     path = tmp_path / "mlwatch.toml"
@@ -215,18 +231,16 @@ def test_another_model_warns_and_a_changed_model_file_refuses_the_signed_off_exp
         export_prospects(state, may.run_id, User("mia", "marketer"), tmp_path / "again.csv")
 
 
-def test_compare_a_challenger_before_the_campaign(models: Path, tmp_path: Path) -> None:
+def test_compare_a_challenger_before_the_campaign(models: Path, april: tuple[Path, str]) -> None:
     import skops.io as sio
 
-    state = tmp_path / "state"
-    april = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", load_config(ROOT / "mlwatch.toml"), state,
-                        measure_actuals=False)  # fmt: skip
-    result = _cli("compare", "--run", april.run_id, "--challenger", str(models / "model.skops"), "--state", str(state),
+    state, run_id = april
+    result = _cli("compare", "--run", run_id, "--challenger", str(models / "model.skops"), "--state", str(state),
                   "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     compared = json.loads(result.stdout)
     # The same figures computed here from the stored list and the challenger's own predictions.
-    frame = store.read_features(state, april.run_id, "current")
+    frame = store.read_features(state, run_id, "current")
     challenger = sio.load(models / "model.skops", trusted=sio.get_untrusted_types(file=models / "model.skops"))
     ours, theirs = frame["prediction"].to_numpy(), challenger.predict(frame[NAMES])
     k = int(np.ceil(0.1 * len(frame)))
@@ -238,28 +252,28 @@ def test_compare_a_challenger_before_the_campaign(models: Path, tmp_path: Path) 
     assert compared["actual"]["champion"]["precision_top10"] is not None
     assert compared["actual"]["challenger"]["precision_top10"] is not None
     assert compared["challenger"]["digest"] == _sha256(models / "model.skops")
-    assert len(list((state / "comparisons" / april.run_id).glob("*.json"))) == 1  # kept for the Model page
-    text = _cli("compare", "--run", april.run_id, "--challenger", str(models / "scores-2026-04.csv"), "--state",
+    assert len(list((state / "comparisons" / run_id).glob("*.json"))) == 1  # kept for the Model page
+    text = _cli("compare", "--run", run_id, "--challenger", str(models / "scores-2026-04.csv"), "--state",
                 str(state))  # fmt: skip
     assert text.returncode == 0 and "10% of the list: " in text.stdout and "challenger: scores " in text.stdout
 
 
-def test_a_split_export_sends_half_the_list_from_each_model_and_measures_each(models: Path, tmp_path: Path) -> None:
+def test_a_split_export_sends_half_the_list_from_each_model_and_measures_each(
+    models: Path, april: tuple[Path, str], tmp_path: Path
+) -> None:
     import skops.io as sio
 
-    state = tmp_path / "state"
-    april = run_monthly(SAMPLE_LOGS, "2026-03", "2026-04", load_config(ROOT / "mlwatch.toml"), state,
-                        measure_actuals=False)  # fmt: skip
+    state, run_id = april
     out = tmp_path / "split.csv"
-    result = _cli("export", "--run", april.run_id, "--out", str(out), "--challenger", str(models / "model.skops"),
+    result = _cli("export", "--run", run_id, "--out", str(out), "--challenger", str(models / "model.skops"),
                   "--split", "0.5", "--holdout", "0.2", "--seed", "3", "--state", str(state))  # fmt: skip
     assert result.returncode == 0, result.stderr
     exported = pd.read_csv(out, dtype={"user_id": str})
     arms = {name: arm for name, arm in exported.groupby("model")}
-    assert set(arms) == {"champion", "challenger"} and len(exported) == april.summary.features.users
+    assert set(arms) == {"champion", "challenger"} and len(exported) == store.get_run(state, run_id).users
     assert abs(len(arms["challenger"]) / len(exported) - 0.5) < 0.05  # a seeded coin per user
     # Each arm is ranked by its own model, with its own control group of 20%.
-    stored = store.read_features(state, april.run_id, "current").set_index("user_id")
+    stored = store.read_features(state, run_id, "current").set_index("user_id")
     challenger = sio.load(models / "model.skops", trusted=sio.get_untrusted_types(file=models / "model.skops"))
     theirs = pd.Series(challenger.predict(stored[NAMES]), index=stored.index)
     for name, scores in (("champion", stored["prediction"]), ("challenger", theirs)):
@@ -270,7 +284,7 @@ def test_a_split_export_sends_half_the_list_from_each_model_and_measures_each(mo
     detail = store.read_audit(state, action="export")[-1]["detail"]
     assert detail["split"] == 0.5 and detail["challenger"]["digest"] == _sha256(models / "model.skops")
     # May's purchases are in the logs: each model's list is measured against its own control group.
-    measured = _cli("actuals", "--logs", str(SAMPLE_LOGS), "--run", april.run_id, "--recompute", "--state", str(state))
+    measured = _cli("actuals", "--logs", str(SAMPLE_LOGS), "--run", run_id, "--recompute", "--state", str(state))
     assert measured.returncode == 0, measured.stderr
     history = json.loads(_cli("history", "--state", str(state), "--json").stdout)
     campaigns = history[0]["actual"]["campaigns"]
