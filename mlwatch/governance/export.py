@@ -127,8 +127,7 @@ def split_prospects(
     if not 0 < split < 1:
         raise InputError("--split must be between 0 and 1, e.g. 0.5 for half the list from each model")
     users = np.sort(champion["user_id"].astype(str).to_numpy())
-    digest = int.from_bytes(hashlib.sha256(f"split:{salt}".encode()).digest()[:8], "big")
-    draw = np.random.default_rng([seed, digest]).random(len(users)) < split
+    draw = _rng(seed, f"split:{salt}").random(len(users)) < split
     in_challenger = set(users[draw])
     arms = []
     for name, ranked, share in (("champion", champion, 1 - split), ("challenger", challenger, split)):
@@ -358,10 +357,14 @@ def _control_rows(rows: int, holdout: float, seed: int, salt: str) -> np.ndarray
     remainders = sorted(range(len(deciles)), key=lambda i: (counts[i] - exact[i], i))
     for i in remainders[: wanted - sum(counts)]:
         counts[i] += 1
-    digest = int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")
-    rng = np.random.default_rng([seed, digest])
+    rng = _rng(seed, salt)
     picks = [rng.choice(decile, size=count, replace=False) for decile, count in zip(deciles, counts) if count]
     return np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
+
+
+def _rng(seed: int, salt: str) -> np.random.Generator:
+    """A generator fixed by the seed and a salt (the run id): the same export always draws the same users."""
+    return np.random.default_rng([seed, int.from_bytes(hashlib.sha256(salt.encode()).digest()[:8], "big")])
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
