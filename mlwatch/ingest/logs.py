@@ -8,7 +8,6 @@ alone would drop bad rows without a trace.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from mlwatch.config import Columns
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import engine_errors, fetch_row, fetch_value, quote_literal
 from mlwatch.ingest.fields import field_changes
-from mlwatch.ingest.files import find_log_files, format_of
+from mlwatch.ingest.files import LogFile, find_log_files, format_of, open_log_file
+from mlwatch.ingest.remote import ObjectPath, register_filesystems
 from mlwatch.ingest.staging import drop_rejects, staging_parts
 from mlwatch.summary import IngestReport, RejectedRow
 
@@ -48,7 +48,7 @@ def read_events(
     source: str | Path,
     columns: Columns,
     sample_size: int = 100,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
 ) -> IngestReport:
     """Read the logs at ``source`` into the DuckDB table ``events``.
 
@@ -65,6 +65,7 @@ def read_events(
             or no valid event.
     """
     files = find_log_files(source, within)
+    register_filesystems(con, files)
     # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
     # so the events are never copied (at tens of millions of rows a copy doubles the memory).
     con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
@@ -176,7 +177,7 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
     return f"coalesce({text}, CASE WHEN {is_number} THEN {epoch} END)"
 
 
-def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> None:
+def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[LogFile], columns: Columns) -> None:
     """JSON objects that never carry a required field mean the config names the wrong field."""
     json_files = [str(p) for p in files if format_of(p) == "json"]
     if not json_files:
@@ -225,7 +226,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
     )
 
 
-def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
+def _execute(con: duckdb.DuckDBPyConnection, files: list[LogFile], sql: str) -> None:
     """Run the staging query; a read failure names the file that cannot be read (``db.engine_errors``)."""
 
     def culprit() -> str:
@@ -236,12 +237,18 @@ def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> Non
         con.execute(sql)
 
 
-def _first_unreadable(files: list[Path]) -> Path | None:
+def _first_unreadable(files: list[LogFile]) -> LogFile | None:
+    """The first compressed file that is cut short or damaged; a store object it may not read raises the
+    store's own one-line error (``remote.store_errors``: denied, gone, no credentials)."""
     for path in files:
+        if isinstance(path, ObjectPath) and not path.name.lower().endswith(".gz"):
+            with open_log_file(path) as handle:
+                handle.read(1)
+            continue
         if not path.name.lower().endswith(".gz"):
             continue
         try:
-            with gzip.open(path, "rb") as handle:
+            with open_log_file(path) as handle:
                 while handle.read(1 << 20):
                     pass
         except (OSError, EOFError):
