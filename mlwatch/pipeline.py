@@ -21,11 +21,11 @@ from mlwatch.checks import rules
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.contract.version import record_if_tracked
+from mlwatch.engine import read_logs
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
 from mlwatch.ingest.files import input_fingerprint
-from mlwatch.ingest.logs import read_events
 from mlwatch.measure import Frames, Measures, Months, Stream, check_stage, measure_stage, stream_stage
 from mlwatch.monthly.drift import DriftReport
 from mlwatch.monthly.estimate import estimate_mae, fit_error_model, held_out_predictions
@@ -117,7 +117,7 @@ def load_logs(logs: str | Path, config: Config, state: str | Path) -> LoadedLogs
     con = connect(config, state)
     try:
         with db.engine_errors(str(logs)):
-            return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
+            return LoadedLogs(con, str(logs), read_logs(con, str(logs), config))
     except BaseException:
         con.close()
         raise
@@ -134,7 +134,7 @@ def run_monthly(
     user: User | None = None,
     loaded: LoadedLogs | None = None,
     measure_actuals: bool = True,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
     as_of: str | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
@@ -231,11 +231,11 @@ def read_stage(
     config: Config,
     stages: _Stages,
     loaded: LoadedLogs | None = None,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
 ) -> IngestReport:
     """Read, validate and de-duplicate the logs into the ``events`` table (unless ``loaded`` did already)."""
     stages("Reading the logs")
-    return loaded.ingest if loaded else read_events(con, logs, config.columns, within=within)
+    return loaded.ingest if loaded else read_logs(con, logs, config, within=within)
 
 
 def require_months(

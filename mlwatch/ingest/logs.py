@@ -36,7 +36,7 @@ REASONS = (
 _MS_THRESHOLD = 100_000_000_000
 _MAX_EPOCH_S = 7_258_118_400  # 2200-01-01
 # Reasons of a line that was never parsed into fields.
-_UNPARSED = ("invalid_json", "invalid_csv", "invalid_encoding", "line_too_long")
+UNPARSED = ("invalid_json", "invalid_csv", "invalid_encoding", "line_too_long")
 EVENTS_SCHEMA = (
     "user_id VARCHAR, event VARCHAR, ts TIMESTAMP, event_id VARCHAR, file VARCHAR, line BIGINT, "
     "reason VARCHAR, raw VARCHAR"
@@ -88,7 +88,7 @@ def read_events(
     if fetch_value(con, "SELECT count(*) FROM events") == 0:
         raise InputError(
             f"{source}: no valid event in {report.rows_read} rows read "
-            f"({_reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
+            f"({reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
         )
     return report
 
@@ -182,14 +182,25 @@ def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[LogFile], 
     json_files = [str(p) for p in files if format_of(p) == "json"]
     if not json_files:
         return
-    objects, users, events, stamps = fetch_row(
-        con,
-        """SELECT count(*), count(user_id), count(event),
-                  count(*) FILTER (WHERE ts IS NOT NULL OR reason = 'bad_timestamp')
-           FROM events WHERE (reason IS NULL OR reason NOT IN (SELECT unnest(?::VARCHAR[])))
-             AND file IN (SELECT unnest(?::VARCHAR[]))""",
-        [list(_UNPARSED), json_files],
-    )
+    counts = fetch_row(con, FIELDS_PRESENT_SQL.replace("?", "?::VARCHAR[]"), [list(UNPARSED), json_files])
+    require_fields(json_files, counts, columns)  # type: ignore[arg-type]
+
+
+# Of the parsed JSON rows: how many, and how many carry the user id, the event and a timestamp (bound:
+# the reasons of unparsed lines, the JSON files). The one definition both engines run (engine/spark.py).
+FIELDS_PRESENT_SQL = """
+    SELECT count(*), count(user_id), count(event), count(CASE WHEN ts IS NOT NULL OR reason = 'bad_timestamp' THEN 1 END)
+    FROM events WHERE (reason IS NULL OR NOT array_contains(?, reason)) AND array_contains(?, file)
+"""
+
+
+def require_fields(json_files: list[str], counts: tuple[int, int, int, int], columns: Columns) -> None:
+    """Refuse JSON logs whose parsed rows never carry a required field.
+
+    Raises:
+        InputError: naming the first JSON file and the field, and the [columns] key to set.
+    """
+    objects, users, events, stamps = counts
     if objects == 0:
         return
     for seen, name in zip((users, events, stamps), (columns.user_id, columns.event, columns.timestamp)):
@@ -256,7 +267,7 @@ def _first_unreadable(files: list[LogFile]) -> LogFile | None:
     return None
 
 
-def _reasons_text(by_reason: dict[str, int]) -> str:
+def reasons_text(by_reason: dict[str, int]) -> str:
     if not by_reason:
         return "no row at all"
     return ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in by_reason.items())

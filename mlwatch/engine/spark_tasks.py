@@ -1,0 +1,75 @@
+"""What each Spark task runs on its log files: DuckDB's own staging and validation SQL (``ingest/``).
+
+A task receives whole files (Spark's ``binaryFile`` source, read through the cluster's connectors)
+and validates them exactly as the DuckDB engine does, with the same queries: each line read as
+text or through DuckDB's CSV reader, rejects counted by reason, timestamps parsed by the same
+rules. Only the validated rows leave the task; de-duplication and every aggregate run in Spark.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+
+from mlwatch.config import Columns
+from mlwatch.ingest import db
+from mlwatch.ingest.logs import EVENTS_SCHEMA, validated_sql
+from mlwatch.ingest.staging import drop_rejects, staging_parts
+
+# The rows a task returns: the ``events`` table of the DuckDB engine, plus each row's position in its file.
+ROWS_SCHEMA = (
+    "user_id STRING, event STRING, ts TIMESTAMP_NTZ, event_id STRING, file STRING, line BIGINT, "
+    "reason STRING, raw STRING, pos BIGINT"
+)
+_BATCH_ROWS = 100_000
+
+
+def stage_batches(
+    batches: Iterator[pa.RecordBatch], columns: Columns, names: dict[str, str]
+) -> Iterator[pa.RecordBatch]:
+    """Validate every file of the incoming ``binaryFile`` batches (``path``, ``content``) into rows.
+
+    Args:
+        names: each file's path as Spark lists it -> the name the DuckDB engine gives it (``file``).
+
+    Raises:
+        InputError: a file the DuckDB engine would refuse (a CSV header without a required column...).
+    """
+    for batch in batches:
+        paths, contents = batch.column("path").to_pylist(), batch.column("content").to_pylist()
+        for path, content in zip(paths, contents):
+            yield from _stage_file(names.get(spark_path_key(path), path), content, columns)
+
+
+def spark_path_key(path: str) -> str:
+    """A file's path as Spark reports it, reduced to compare with a local path or a store URL."""
+    text = unquote(path)
+    for prefix in ("file://", "file:"):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text.replace("s3a://", "s3://", 1)
+
+
+def _stage_file(name: str, content: bytes, columns: Columns) -> Iterator[pa.RecordBatch]:
+    with tempfile.TemporaryDirectory(prefix="mlwatch-task-") as folder:
+        local = Path(folder) / name.rstrip("/").rsplit("/", 1)[-1]
+        local.write_bytes(content)
+        con = db.connect(threads=1)
+        try:
+            con.execute(f"CREATE TABLE events ({EVENTS_SCHEMA})")
+            drop_rejects(con)
+            with db.engine_errors(name, lambda: name):  # a damaged file is named as the DuckDB engine names it
+                for part in staging_parts([local], columns):
+                    con.execute(f"INSERT INTO events {validated_sql(part, columns)}")
+            table = con.sql(
+                "SELECT user_id, event, ts, event_id, $name AS file, line, reason, raw, rowid AS pos FROM events "
+                "ORDER BY rowid",
+                params={"name": name},
+            ).to_arrow_table()
+        finally:
+            con.close()
+    yield from table.to_batches(max_chunksize=_BATCH_ROWS)
