@@ -95,6 +95,8 @@ def session(master: str) -> Any:
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            # The driver lists the files it was given (find_log_files did already), not a Spark job.
+            .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
             .config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"])
             .config("spark.pyspark.python", sys.executable)
         )
@@ -147,8 +149,17 @@ def _aggregate(
         SELECT s.user_id, s.event, s.ts, s.event_id, s.file FROM staged s
         LEFT ANTI JOIN duplicate_rows d ON s.file = d.file AND s.pos = d.pos
         WHERE s.reason IS NULL
-    """)
+    """).persist()  # every aggregate reads it: de-duplicated once
     valid.createOrReplaceTempView("events")
+    try:
+        return _summarise(spark, con, logs, counts, rows_read, config)
+    finally:
+        valid.unpersist()
+
+
+def _summarise(
+    spark: Any, con: duckdb.DuckDBPyConnection, logs: str, counts: list[Any], rows_read: int, config: Config
+) -> IngestReport:
     report = _report(spark, counts, rows_read)
     months = [r[0] for r in spark.sql("SELECT DISTINCT date_format(ts, 'yyyy-MM') FROM events ORDER BY 1").collect()]
     if not months:
