@@ -95,7 +95,7 @@ class EngineConfig:
     DuckDB's resources: beyond ``memory_limit`` it spills to ``temp_directory`` instead of failing.
     """
 
-    memory_limit: str = "2GB"
+    memory_limit: str = "2GB"  # and the JVM heap of a local[N] Spark engine
     threads: int | None = None  # None: every core
     temp_directory: str | None = None  # None: <state>/tmp
     kind: str = "duckdb"  # or "spark" (mlwatch/engine/spark.py)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -26,12 +27,13 @@ from mlwatch.config import Config
 from mlwatch.engine import aggregated
 from mlwatch.engine.spark_tasks import ROWS_SCHEMA, stage_batches
 from mlwatch.errors import ConfigError, InputError, MlwatchError
+from mlwatch.ingest.fields import FIELD_CHANGES_SQL, changes_from_rows
 from mlwatch.ingest.files import LogFile, find_log_files, format_of
 from mlwatch.ingest.logs import FIELDS_PRESENT_SQL, REASONS, UNPARSED, reasons_text, require_fields
 from mlwatch.ingest.remote import ObjectPath
 from mlwatch.monthly.features import _aggregation
 from mlwatch.monthly.timeline import HOURLY_SQL
-from mlwatch.summary import IngestReport, RejectedRow
+from mlwatch.summary import FieldChange, IngestReport, RejectedRow
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 # Each user's active days of a month as a bit mask (day 1 = bit 0) and the event names used.
@@ -52,7 +54,7 @@ def read_logs(
         ConfigError: Spark cannot start (no Java, an unreachable master).
     """
     files = find_log_files(logs, within)
-    spark = session(config.engine.master)
+    spark = session(config.engine.master, config.engine.memory_limit)
     names = {_key(f): str(f) for f in files}
     try:
         raw = spark.read.format("binaryFile").load([_spark_uri(f) for f in files]).select("path", "content")
@@ -68,8 +70,12 @@ def read_logs(
         raise _translate(logs, exc) from exc
 
 
-def session(master: str) -> Any:
+def session(master: str, memory: str = "2GB") -> Any:
     """The Spark session for ``master`` (one per process, reused; replaced when the master differs).
+
+    Args:
+        memory: ``[engine] memory_limit``: with a ``local`` master, the heap of the one JVM that runs the
+            tasks and holds the per-user table; on a cluster the cluster's own settings apply.
 
     Raises:
         ConfigError: Spark cannot start or reach the master.
@@ -101,7 +107,11 @@ def session(master: str) -> Any:
             .config("spark.pyspark.python", sys.executable)
         )
         if master.startswith("local"):
-            builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.sql.shuffle.partitions", "8")
+            builder = (
+                builder.config("spark.driver.host", "127.0.0.1")
+                .config("spark.sql.shuffle.partitions", "8")
+                .config("spark.driver.memory", _jvm_size(memory))
+            )
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         return spark
@@ -160,7 +170,7 @@ def _aggregate(
 def _summarise(
     spark: Any, con: duckdb.DuckDBPyConnection, logs: str, counts: list[Any], rows_read: int, config: Config
 ) -> IngestReport:
-    report = _report(spark, counts, rows_read)
+    report = replace(_report(spark, counts, rows_read), field_changes=_field_changes(spark, config))
     months = [r[0] for r in spark.sql("SELECT DISTINCT date_format(ts, 'yyyy-MM') FROM events ORDER BY 1").collect()]
     if not months:
         raise InputError(
@@ -186,6 +196,13 @@ def _user_months(spark: Any, months: list[str], config: Config) -> Any:
 
 def _event_hours(spark: Any) -> Any:
     return spark.sql(spark_sql(HOURLY_SQL + " GROUP BY ALL")).toArrow()
+
+
+def _field_changes(spark: Any, config: Config) -> tuple[FieldChange, ...]:
+    """``fields.FIELD_CHANGES_SQL`` on every row read (DuckDB's ``json_valid``: Spark finds no keys in invalid JSON)."""
+    sql = spark_sql(FIELD_CHANGES_SQL, tables={"events": "staged"})
+    sql = sql.replace("JSON_VALID(raw)", "(NOT JSON_OBJECT_KEYS(raw) IS NULL)")
+    return changes_from_rows([tuple(row) for row in spark.sql(sql).collect()], config.columns)
 
 
 def _require_json_fields(spark: Any, files: list[LogFile], config: Config) -> None:
@@ -225,6 +242,15 @@ def _report(spark: Any, counts: list[Any], rows_read: int, sample_size: int = 10
         duplicates_by_month={r["month"]: int(r["n"]) for r in dup_rows},
         sample=tuple(RejectedRow(r["file"], r["line"], r["reason"], r["text"]) for r in sample),
     )
+
+
+def _jvm_size(size: str) -> str:
+    """``2GB`` / ``512MiB`` (the [engine] memory_limit forms) as a JVM size: ``2g`` / ``512m``."""
+    found = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT])i?B\s*$", size, re.IGNORECASE)
+    if not found:
+        return "2g"
+    number, unit = float(found.group(1)), found.group(2).lower()
+    return f"{int(number * 1024)}{'kmgt'['kmgt'.index(unit) - 1]}" if number % 1 else f"{int(number)}{unit}"
 
 
 def _literal(value: object) -> exp.Expression:

@@ -31,7 +31,8 @@ _BATCH_ROWS = 100_000
 def stage_batches(
     batches: Iterator[pa.RecordBatch], columns: Columns, names: dict[str, str]
 ) -> Iterator[pa.RecordBatch]:
-    """Validate every file of the incoming ``binaryFile`` batches (``path``, ``content``) into rows.
+    """Validate the files of each incoming ``binaryFile`` batch (``path``, ``content``) into rows, together
+    in one DuckDB session as the DuckDB engine reads them.
 
     Args:
         names: each file's path as Spark lists it -> the name the DuckDB engine gives it (``file``).
@@ -41,8 +42,8 @@ def stage_batches(
     """
     for batch in batches:
         paths, contents = batch.column("path").to_pylist(), batch.column("content").to_pylist()
-        for path, content in zip(paths, contents):
-            yield from _stage_file(names.get(spark_path_key(path), path), content, columns)
+        if paths:
+            yield from _stage_files([names.get(spark_path_key(p), p) for p in paths], contents, columns)
 
 
 def spark_path_key(path: str) -> str:
@@ -54,22 +55,34 @@ def spark_path_key(path: str) -> str:
     return text.replace("s3a://", "s3://", 1)
 
 
-def _stage_file(name: str, content: bytes, columns: Columns) -> Iterator[pa.RecordBatch]:
+def _stage_files(names: list[str], contents: list[bytes], columns: Columns) -> Iterator[pa.RecordBatch]:
     with tempfile.TemporaryDirectory(prefix="mlwatch-task-") as folder:
-        local = Path(folder) / name.rstrip("/").rsplit("/", 1)[-1]
-        local.write_bytes(content)
+        local: dict[str, str] = {}
+        for index, (name, content) in enumerate(zip(names, contents)):
+            path = Path(folder) / str(index) / name.rstrip("/").rsplit("/", 1)[-1]  # the name keeps the format
+            path.parent.mkdir()
+            path.write_bytes(content)
+            local[str(path)] = name
         con = db.connect(threads=1)
         try:
             con.execute(f"CREATE TABLE events ({EVENTS_SCHEMA})")
+            con.execute("CREATE TABLE names (local VARCHAR, name VARCHAR)")
+            con.executemany("INSERT INTO names VALUES (?, ?)", [list(pair) for pair in local.items()])
             drop_rejects(con)
-            with db.engine_errors(name, lambda: name):  # a damaged file is named as the DuckDB engine names it
-                for part in staging_parts([local], columns):
+            with db.engine_errors(names[0], lambda: _first_damaged(local)):  # named as the DuckDB engine names it
+                for part in staging_parts([Path(p) for p in local], columns):
                     con.execute(f"INSERT INTO events {validated_sql(part, columns)}")
             table = con.sql(
-                "SELECT user_id, event, ts, event_id, $name AS file, line, reason, raw, rowid AS pos FROM events "
-                "ORDER BY rowid",
-                params={"name": name},
+                "SELECT user_id, event, ts, event_id, n.name AS file, line, reason, raw, e.rowid AS pos "
+                "FROM events e JOIN names n ON e.file = n.local ORDER BY e.rowid"
             ).to_arrow_table()
         finally:
             con.close()
     yield from table.to_batches(max_chunksize=_BATCH_ROWS)
+
+
+def _first_damaged(local: dict[str, str]) -> str | None:
+    from mlwatch.ingest.logs import _first_unreadable
+
+    found = _first_unreadable([Path(p) for p in local])
+    return local[str(found)] if found is not None else None

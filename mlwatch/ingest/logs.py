@@ -221,8 +221,8 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
     ).fetchall()
     sample = con.execute(
         """SELECT file, line, reason, text FROM rejected
-           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line) <= ?
-           ORDER BY reason, file, line LIMIT ?""",
+           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line, rowid) <= ?
+           ORDER BY reason, file, line, rowid LIMIT ?""",
         [max(1, sample_size // max(1, len(by_reason))), sample_size],
     ).fetchall()
     return IngestReport(
