@@ -148,11 +148,17 @@ def _aggregate(
     if rows_read == 0:
         raise InputError(f"{logs}: every log file is empty; check the path and the export job")
     _require_json_fields(spark, files, config)
+    # As in the DuckDB engine (logs._find_duplicates): find the few repeated ids by a cheap aggregation
+    # first, then order only their rows to keep the first (ts, file, line, read order).
     spark.sql("""
         SELECT file, pos, ts FROM (
             SELECT file, pos, ts,
                    row_number() OVER (PARTITION BY event_id ORDER BY ts, file, line NULLS LAST, pos) AS position
-            FROM staged WHERE reason IS NULL AND event_id IS NOT NULL
+            FROM staged
+            WHERE reason IS NULL AND event_id IN (
+                SELECT event_id FROM staged WHERE reason IS NULL AND event_id IS NOT NULL
+                GROUP BY event_id HAVING count(*) > 1
+            )
         ) WHERE position > 1
     """).createOrReplaceTempView("duplicate_rows")
     valid = spark.sql("""
