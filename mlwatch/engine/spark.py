@@ -3,7 +3,7 @@
 Spark reads the files (``binaryFile``, through the cluster's connectors: ``s3a://``, ``gs://``,
 ``abfss://``), each task validates its files with DuckDB's own staging SQL (``spark_tasks.py``), and
 Spark de-duplicates by ``event_id``, counts rejects, and aggregates with the DuckDB engine's queries
-transpiled by sqlglot (``features._aggregation``, ``timeline.HOURLY_SQL``, ``logs.FIELDS_PRESENT_SQL``).
+transpiled by sqlglot (``features.aggregation_sql``, ``timeline.HOURLY_SQL``, ``logs.FIELDS_PRESENT_SQL``).
 Only the ingest counts, one row per user and month and one row per event name and hour come back
 (``aggregated.store_tables``); every later stage runs on this machine as with DuckDB.
 """
@@ -31,7 +31,7 @@ from mlwatch.ingest.fields import FIELD_CHANGES_SQL, changes_from_rows
 from mlwatch.ingest.files import LogFile, find_log_files, format_of
 from mlwatch.ingest.logs import FIELDS_PRESENT_SQL, REASONS, UNPARSED, reasons_text, require_fields
 from mlwatch.ingest.remote import ObjectPath
-from mlwatch.monthly.features import _aggregation
+from mlwatch.monthly.features import aggregation_sql
 from mlwatch.monthly.timeline import HOURLY_SQL
 from mlwatch.summary import FieldChange, IngestReport, RejectedRow
 
@@ -188,10 +188,10 @@ def _summarise(
 
 
 def _user_months(spark: Any, months: list[str], config: Config) -> Any:
-    """One row per user and month: ``features._aggregation`` (transpiled) joined with the active days and names."""
+    """One row per user and month: ``features.aggregation_sql`` (transpiled) joined with the active days and names."""
     frames = []
     for month in months:
-        sql, params = _aggregation(month, config.features, config.target_events())
+        sql, params = aggregation_sql(month, config.features, config.target_events())
         frames.append(spark.sql(spark_sql(sql, params)).selectExpr(f"'{month}' AS month", "*"))
     features = frames[0]
     for frame in frames[1:]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from mlwatch.config import Columns
 from mlwatch.ingest import db
-from mlwatch.ingest.logs import EVENTS_SCHEMA, validated_sql
+from mlwatch.ingest.logs import EVENTS_SCHEMA, first_unreadable, validated_sql
 from mlwatch.ingest.staging import drop_rejects, staging_parts
 
 # The rows a task returns: the ``events`` table of the DuckDB engine, plus each row's position in its file.
@@ -82,7 +82,5 @@ def _stage_files(names: list[str], contents: list[bytes], columns: Columns) -> I
 
 
 def _first_damaged(local: dict[str, str]) -> str | None:
-    from mlwatch.ingest.logs import _first_unreadable
-
-    found = _first_unreadable([Path(p) for p in local])
+    found = first_unreadable([Path(p) for p in local])
     return local[str(found)] if found is not None else None

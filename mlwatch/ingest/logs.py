@@ -241,14 +241,14 @@ def _execute(con: duckdb.DuckDBPyConnection, files: list[LogFile], sql: str) -> 
     """Run the staging query; a read failure names the file that cannot be read (``db.engine_errors``)."""
 
     def culprit() -> str:
-        found = _first_unreadable(files)
+        found = first_unreadable(files)
         return str(found) if found else str(files[0].parent)
 
     with engine_errors(str(files[0].parent), culprit):
         con.execute(sql)
 
 
-def _first_unreadable(files: list[LogFile]) -> LogFile | None:
+def first_unreadable(files: list[LogFile]) -> LogFile | None:
     """The first compressed file that is cut short or damaged; a store object it may not read raises the
     store's own one-line error (``remote.store_errors``: denied, gone, no credentials)."""
     for path in files:

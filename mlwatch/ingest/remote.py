@@ -224,9 +224,3 @@ def _redact(text: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def iter_chunks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """Read an open object in chunks (checking that a compressed object is complete)."""
-    while chunk := handle.read(size):
-        yield chunk

@@ -48,7 +48,7 @@ def build_features(
     if aggregated.active(con):  # the Spark engine's per-user table (engine/aggregated.py)
         sql, params = aggregated.features_sql(con, month, features, target_events)
     else:
-        sql, params = _aggregation(month, features, target_events)
+        sql, params = aggregation_sql(month, features, target_events)
     frame = con.execute(sql, params).df()
     for column in frame.columns:
         if column != "user_id":
@@ -56,7 +56,7 @@ def build_features(
     return frame
 
 
-def _aggregation(
+def aggregation_sql(
     month: str, features: dict[str, tuple[str, ...]], target_events: tuple[str, ...] | None
 ) -> tuple[str, list[object]]:
     params: list[object] = []

@@ -136,7 +136,7 @@ def test_a_denied_object_is_a_one_line_error_naming_it(lake: dict[str, Any], tmp
     env.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
     requests.post(f"{lake['endpoint']}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
     try:
-        code, _, err = _run_cli(run_args(PREFIX, "2026-05", tmp_path / "state"))
+        code, _, err = _run_cli(run_args(f"{PREFIX}2026-05/", "2026-05", tmp_path / "state"))
     finally:
         requests.post(f"{lake['endpoint']}/moto-api/reset-auth", data=b"inf", timeout=10).raise_for_status()
         for name, value in original.items():

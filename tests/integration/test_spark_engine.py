@@ -90,6 +90,7 @@ def test_the_real_tmall_log_gives_identical_results(tmp_path: Path) -> None:
 
 
 def test_kind_spark_runs_through_a_standalone_master_and_worker(tmp_path: Path) -> None:
+    # Last in the module: the session moves from local[2] to the cluster (the same driver JVM).
     logs = tmp_path / "logs"
     rows = generate_events(("2026-03", "2026-04", "2026-05"), users=150, seed=3, renamed_login=["2026-05"])
     for month in ("2026-03", "2026-04", "2026-05"):
@@ -97,15 +98,16 @@ def test_kind_spark_runs_through_a_standalone_master_and_worker(tmp_path: Path) 
     with _standalone_cluster(tmp_path) as master:
         config = tmp_path / "cluster.toml"
         config.write_text(f'[engine]\nkind = "spark"\nmaster = "{master}"\n')
-        result = subprocess.run(
-            [sys.executable, "-m", "mlwatch", *run_args(logs, "2026-05", tmp_path / "cluster-state"), "--json",
-             "--config", str(config)],
-            cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
-        )  # fmt: skip
-        assert result.returncode in (0, 1), result.stderr[-2000:]
-    code, duck, _ = _cli([*run_args(logs, "2026-05", tmp_path / "duck-state"), "--json"])
-    cluster = json.loads(result.stdout)
-    assert result.returncode == code == 1
+        code, cluster, err = _cli([*run_args(logs, "2026-05", tmp_path / "cluster-state"), "--json", "--config",
+                                   str(config)])  # fmt: skip
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        assert active is not None and active.sparkContext.master == master, err
+        assert active.sparkContext.statusTracker().getExecutorInfos()  # tasks ran on the worker's executor
+        active.stop()
+    duck_code, duck, _ = _cli([*run_args(logs, "2026-05", tmp_path / "duck-state"), "--json"])
+    assert code == duck_code == 1, err
     assert _comparable(cluster) == _comparable(duck)
 
 
