@@ -21,8 +21,11 @@ from moto.server import ThreadedMotoServer
 
 from mlwatch.cli import main
 from mlwatch.config import AuthConfig
+from mlwatch.errors import InputError
 from mlwatch.governance.auth import User
 from mlwatch.governance.signoff import failed_labels, sign_off
+from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
+from mlwatch.ingest.files import find_log_files
 from tests.conftest import SAMPLE_LOGS, run_args
 
 BUCKET = "lake"
@@ -144,6 +147,15 @@ def test_a_denied_object_is_a_one_line_error_naming_it(lake: dict[str, Any], tmp
     assert code == 2 and err.count("\n") == 1
     assert f"s3://{BUCKET}/{denied}" in err and "access denied" in err
     assert keys["SecretAccessKey"] not in err
+
+
+def test_a_browser_run_reads_only_objects_under_the_allowed_prefixes(lake: dict[str, Any]) -> None:
+    month = f"{PREFIX}2026-05/"
+    assert resolve_allowed_logs(month, (PREFIX,)) == month
+    found = find_log_files(month, within=allowed_roots((PREFIX, "sample_logs")))
+    assert len(found) == 31 and all(str(f).startswith(month) for f in found)
+    with pytest.raises(InputError, match="outside the log prefixes this dashboard may read"):
+        find_log_files(month, within=allowed_roots((f"s3://{BUCKET}/events/2026-04/",)))
 
 
 def test_no_secret_is_printed_or_stored_with_a_run(runs: dict[str, Any]) -> None:
