@@ -22,6 +22,7 @@ from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.contract.version import record_if_tracked
 from mlwatch.engine import read_logs
+from mlwatch.engine.aggregated import refuse_to_date
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
@@ -162,6 +163,8 @@ def run_monthly(
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
     to_date = parse_as_of(as_of, current) if as_of else None
+    if to_date and config.engine.kind == "spark":
+        refuse_to_date()  # before Spark reads anything
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)
     try:

@@ -1,4 +1,4 @@
-"""Store URLs without a store: what a browser user may name, credentials in URLs, object file names."""
+"""Store URLs without a store (what a browser user may name, credentials in URLs, object names); --as-of with Spark."""
 
 from __future__ import annotations
 
@@ -55,3 +55,14 @@ def test_objects_are_named_and_typed_like_files() -> None:
     assert inside("s3://lake/events/a.jsonl", ["s3://lake/events/"]) and not inside(
         "s3://lake/eventsx", ["s3://lake/events"]
     )
+
+
+def test_a_month_to_date_run_with_the_spark_engine_says_to_use_duckdb_before_reading(tmp_path) -> None:
+    from mlwatch.config import Config, EngineConfig
+    from mlwatch.pipeline import run_monthly
+
+    config = Config(engine=EngineConfig(kind="spark"))
+    with pytest.raises(
+        InputError, match='--as-of .* needs the events by day: run it with \\[engine\\] kind = "duckdb"'
+    ):
+        run_monthly("s3://lake/none/", "2026-03", "2026-05", config, tmp_path, as_of="2026-05-10")
