@@ -30,7 +30,8 @@ run: install sample-state
 
 # Lint and format checks first (ruff's default rules, pinned with ruff in requirements.txt), then the
 # tests on two workers. --dist loadfile keeps a module's tests on one worker, so its module fixtures are
-# built once; session fixtures are built once per run (tests/conftest.py: built_once).
+# built once; session fixtures are built once per run (tests/conftest.py: built_once). Every Spark test is
+# in tests/integration/test_spark_engine.py, so loadfile gives them one worker, one JVM and one session.
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .

@@ -96,11 +96,16 @@ class AuthConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """DuckDB's resources: beyond ``memory_limit`` it spills to ``temp_directory`` instead of failing."""
+    """Where the per-event work runs: DuckDB here (the default), or Spark (``kind = "spark"``, ``master``).
 
-    memory_limit: str = "2GB"
+    DuckDB's resources: beyond ``memory_limit`` it spills to ``temp_directory`` instead of failing.
+    """
+
+    memory_limit: str = "2GB"  # and the JVM heap of a local[N] Spark engine
     threads: int | None = None  # None: every core
     temp_directory: str | None = None  # None: <state>/tmp
+    kind: str = "duckdb"  # or "spark" (mlwatch/engine/spark.py)
+    master: str = "local[2]"  # Spark: local[N], spark://host:7077 or a Spark Connect sc://host:15002 URL
 
 
 @dataclass(frozen=True)
@@ -367,6 +372,17 @@ def _parse_engine(table: dict[str, Any], source: str) -> EngineConfig:
         values["threads"] = _whole(table["threads"], source, "engine.threads", minimum=1)
     if "temp_directory" in table:
         values["temp_directory"] = _string(table["temp_directory"], source, "engine.temp_directory") or None
+    if "kind" in table:
+        values["kind"] = _string(table["kind"], source, "engine.kind")
+        if values["kind"] not in ("duckdb", "spark"):
+            raise ConfigError(f'{source}: engine.kind must be "duckdb" or "spark", not {values["kind"]!r}')
+    if "master" in table:
+        values["master"] = _string(table["master"], source, "engine.master")
+        if not re.match(r"^(local(\[(\d+|\*)\])?|spark://.+|sc://.+|yarn|k8s://.+)$", values["master"]):
+            raise ConfigError(
+                f"{source}: engine.master must be local[N], spark://host:7077 or sc://host:15002, "
+                f"not {values['master']!r}"
+            )
     return EngineConfig(**values)
 
 

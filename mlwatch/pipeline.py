@@ -21,11 +21,12 @@ from mlwatch.checks import models, rules
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.contract.version import record_if_tracked
+from mlwatch.engine import read_logs
+from mlwatch.engine.aggregated import refuse_to_date
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
 from mlwatch.ingest.files import input_fingerprint
-from mlwatch.ingest.logs import read_events
 from mlwatch.measure import Frames, Measures, Months, Stream, check_stage, measure_stage, stream_stage
 from mlwatch.monthly.drift import DriftReport
 from mlwatch.monthly.estimate import estimate_mae, fit_error_model
@@ -120,7 +121,7 @@ def load_logs(logs: str | Path, config: Config, state: str | Path) -> LoadedLogs
     con = connect(config, state)
     try:
         with db.engine_errors(str(logs)):
-            return LoadedLogs(con, str(logs), read_events(con, str(logs), config.columns))
+            return LoadedLogs(con, str(logs), read_logs(con, str(logs), config))
     except BaseException:
         con.close()
         raise
@@ -137,7 +138,7 @@ def run_monthly(
     user: User | None = None,
     loaded: LoadedLogs | None = None,
     measure_actuals: bool = True,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
     as_of: str | None = None,
 ) -> RunResult:
     """Run the monthly job and store it as a new, immutable run.
@@ -165,6 +166,8 @@ def run_monthly(
     if reference >= current:
         raise InputError(f"--reference {reference} must be before --current {current}")
     to_date = parse_as_of(as_of, current) if as_of else None
+    if to_date and config.engine.kind == "spark":
+        refuse_to_date()  # before Spark reads anything
     config = for_months(config, reference, current)
     prepared = prepare_model(config)  # a wrong model or scores file fails before the logs are read
     con = loaded.con if loaded else connect(config, state)
@@ -238,11 +241,11 @@ def read_stage(
     config: Config,
     stages: _Stages,
     loaded: LoadedLogs | None = None,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
 ) -> IngestReport:
     """Read, validate and de-duplicate the logs into the ``events`` table (unless ``loaded`` did already)."""
     stages("Reading the logs")
-    return loaded.ingest if loaded else read_events(con, logs, config.columns, within=within)
+    return loaded.ingest if loaded else read_logs(con, logs, config, within=within)
 
 
 def require_months(

@@ -23,7 +23,11 @@ _SYMBOL = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
 def add_run(commands: argparse._SubParsersAction) -> None:
     """The ``run`` command's arguments."""
     run = commands.add_parser("run", help="run the monthly checks and store the run")
-    run.add_argument("--logs", required=True, help="log file, directory (read recursively) or glob")
+    run.add_argument(
+        "--logs",
+        required=True,
+        help="log file, directory (read recursively) or glob; or an s3://, gs:// or az:// prefix, object or glob",
+    )
     run.add_argument("--reference", required=True, metavar="YYYY-MM", help="reference month (the model trains on it)")
     run.add_argument("--current", required=True, metavar="YYYY-MM", help="month to check and score")
     run.add_argument(
@@ -40,7 +44,11 @@ def add_run(commands: argparse._SubParsersAction) -> None:
 def add_backfill(commands: argparse._SubParsersAction) -> None:
     """The ``backfill`` command's arguments."""
     backfill = commands.add_parser("backfill", help="run every month found in the logs after the reference month")
-    backfill.add_argument("--logs", required=True, help="log file, directory (read recursively) or glob")
+    backfill.add_argument(
+        "--logs",
+        required=True,
+        help="log file, directory (read recursively) or glob; or an s3://, gs:// or az:// prefix, object or glob",
+    )
     backfill.add_argument(
         "--reference",
         required=True,

@@ -24,6 +24,7 @@ from mlwatch.ingest import db
 from mlwatch.ingest.fields import SHARE_MISSING, SHARE_VALID
 from mlwatch.ingest.files import find_log_files, format_of
 from mlwatch.ingest.logs import EVENTS_SCHEMA, validated_sql
+from mlwatch.ingest.remote import is_remote
 from mlwatch.ingest.staging import csv_header, drop_rejects, staging_parts
 from mlwatch.monthly.vocabulary import looks_like
 
@@ -78,7 +79,13 @@ def read_sample(contract: EventContract, sample: str | Path) -> SampleRows:
         event_id=contract.fields.get("event_id"),
         timestamp_format=contract.timestamp_format,
     )
-    files = find_log_files(sample)
+    if is_remote(sample):
+        raise InputError(
+            f"{sample}: contract check reads a sample on this machine; copy a few files of the prefix here "
+            "and pass their folder to --sample",
+            path=str(sample),
+        )
+    files = [Path(f) for f in find_log_files(sample)]
     readable, headless = _split_by_header(files, columns)
     con = db.connect()
     try:

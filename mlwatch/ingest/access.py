@@ -6,14 +6,16 @@ import glob
 from pathlib import Path
 
 from mlwatch.errors import InputError
+from mlwatch.ingest.remote import inside, is_remote, split_url
 
 
-def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | Path = ".") -> Path:
+def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | Path = ".") -> Path | str:
     """Return the real path of ``requested`` if it lies inside an allowed folder.
 
     Relative paths are taken from ``base``. ``..`` components, glob patterns and
     symlinks that lead outside every allowed folder are refused, so a browser
-    user cannot make the server read arbitrary files.
+    user cannot make the server read arbitrary files. A store URL (``s3://bucket/prefix/``) is
+    returned as it is when it lies under an allowed store prefix (whole path components compared).
 
     Raises:
         InputError: the path is refused or does not exist.
@@ -21,6 +23,8 @@ def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | P
     text = (requested or "").strip()
     if not text:
         raise InputError("No logs path given; choose one of the allowed folders")
+    if is_remote(text):
+        return _allowed_url(text, allowed)
     if ".." in Path(text).parts:
         raise InputError(f"{text}: '..' is not allowed in a logs path; use a folder inside {_listing(allowed)}")
     if glob.has_magic(text):
@@ -40,10 +44,30 @@ def resolve_allowed_logs(requested: str, allowed: tuple[str, ...], base: str | P
     )
 
 
-def allowed_roots(allowed: tuple[str, ...], base: str | Path = ".") -> tuple[Path, ...]:
-    """The real paths of the allowed folders (relative ones taken from ``base``): what every log file
-    of a run started from the browser must lie in, links resolved (``find_log_files(within=...)``)."""
-    return tuple((Path(base) / folder).resolve() for folder in allowed)
+def allowed_roots(allowed: tuple[str, ...], base: str | Path = ".") -> tuple[Path | str, ...]:
+    """The real paths of the allowed folders (relative ones taken from ``base``), and the allowed store
+    prefixes as written: what every log file of a run started from the browser must lie in, links
+    resolved (``find_log_files(within=...)``)."""
+    return tuple(folder if is_remote(folder) else (Path(base) / folder).resolve() for folder in allowed)
+
+
+def _allowed_url(url: str, allowed: tuple[str, ...]) -> str:
+    split_url(url)  # refuses credentials in the URL
+    _, _, path = url.partition("://")
+    if ".." in path.split("/"):
+        raise InputError(f"{url}: '..' is not allowed in a logs path; use a prefix inside {_listing(allowed)}")
+    if glob.has_magic(path):
+        raise InputError(
+            f"{url}: patterns are not allowed from the browser; give a prefix or object inside {_listing(allowed)}"
+        )
+    if inside(url, [prefix for prefix in allowed if is_remote(prefix)]):
+        return url
+    raise InputError(
+        f"{url}: outside the log prefixes this dashboard may read ({_listing(allowed)}); "
+        "an administrator can add a prefix to [logs] allowed in the config",
+        path=url,
+        key="logs.allowed",
+    )
 
 
 def _listing(allowed: tuple[str, ...]) -> str:

@@ -18,10 +18,10 @@ SHARE_VALID = 0.01  # ... and in at most this share of the sampled valid rows
 _KEYS = {"missing_user_id": "user_id", "missing_event": "event", "missing_timestamp": "timestamp"}
 
 
-def field_changes(con: duckdb.DuckDBPyConnection, columns: Columns) -> tuple[FieldChange, ...]:
-    """Find renamed fields among the rows of ``events`` rejected for a missing field (before they are deleted)."""
-    rows = con.execute(
-        f"""
+# Per required field missing from enough rows: each field those rows carry that the sampled valid rows
+# (almost) never carry, with how many rows carry it and the first hour. The one definition both engines
+# run (the Spark engine through sqlglot, engine/spark.py).
+FIELD_CHANGES_SQL = f"""
         WITH missing AS (
             SELECT reason, ts, json_keys(raw) AS keys FROM events
             WHERE reason IN ('missing_user_id', 'missing_event', 'missing_timestamp')
@@ -43,7 +43,15 @@ def field_changes(con: duckdb.DuckDBPyConnection, columns: Columns) -> tuple[Fie
         HAVING count(*) >= {SHARE_MISSING} * t.n AND coalesce(v.n, 0) <= {SHARE_VALID} * (SELECT n FROM valid_rows)
         ORDER BY f.reason, rows DESC, f.k
         """
-    ).fetchall()
+
+
+def field_changes(con: duckdb.DuckDBPyConnection, columns: Columns) -> tuple[FieldChange, ...]:
+    """Find renamed fields among the rows of ``events`` rejected for a missing field (before they are deleted)."""
+    return changes_from_rows(con.execute(FIELD_CHANGES_SQL).fetchall(), columns)
+
+
+def changes_from_rows(rows: list[tuple], columns: Columns) -> tuple[FieldChange, ...]:
+    """Turn the rows of ``FIELD_CHANGES_SQL`` (reason, field, rows, first time, rows missing it) into changes."""
     by_reason: dict[str, list[tuple[str, int, object]]] = {}
     totals: dict[str, int] = {}
     for reason, key, count, since, total in rows:

@@ -8,7 +8,6 @@ alone would drop bad rows without a trace.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from mlwatch.config import Columns
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import engine_errors, fetch_row, fetch_value, quote_literal
 from mlwatch.ingest.fields import field_changes
-from mlwatch.ingest.files import find_log_files, format_of
+from mlwatch.ingest.files import LogFile, find_log_files, format_of, open_log_file
+from mlwatch.ingest.remote import ObjectPath, register_filesystems
 from mlwatch.ingest.staging import drop_rejects, staging_parts
 from mlwatch.summary import IngestReport, RejectedRow
 
@@ -36,7 +36,7 @@ REASONS = (
 _MS_THRESHOLD = 100_000_000_000
 _MAX_EPOCH_S = 7_258_118_400  # 2200-01-01
 # Reasons of a line that was never parsed into fields.
-_UNPARSED = ("invalid_json", "invalid_csv", "invalid_encoding", "line_too_long")
+UNPARSED = ("invalid_json", "invalid_csv", "invalid_encoding", "line_too_long")
 EVENTS_SCHEMA = (
     "user_id VARCHAR, event VARCHAR, ts TIMESTAMP, event_id VARCHAR, file VARCHAR, line BIGINT, "
     "reason VARCHAR, raw VARCHAR"
@@ -48,7 +48,7 @@ def read_events(
     source: str | Path,
     columns: Columns,
     sample_size: int = 100,
-    within: tuple[Path, ...] | None = None,
+    within: tuple[Path | str, ...] | None = None,
 ) -> IngestReport:
     """Read the logs at ``source`` into the DuckDB table ``events``.
 
@@ -65,6 +65,7 @@ def read_events(
             or no valid event.
     """
     files = find_log_files(source, within)
+    register_filesystems(con, files)
     # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
     # so the events are never copied (at tens of millions of rows a copy doubles the memory).
     con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
@@ -87,7 +88,7 @@ def read_events(
     if fetch_value(con, "SELECT count(*) FROM events") == 0:
         raise InputError(
             f"{source}: no valid event in {report.rows_read} rows read "
-            f"({_reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
+            f"({reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
         )
     return report
 
@@ -176,19 +177,30 @@ def _timestamp_sql(column: str, fmt: str | None) -> str:
     return f"coalesce({text}, CASE WHEN {is_number} THEN {epoch} END)"
 
 
-def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[Path], columns: Columns) -> None:
+def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[LogFile], columns: Columns) -> None:
     """JSON objects that never carry a required field mean the config names the wrong field."""
     json_files = [str(p) for p in files if format_of(p) == "json"]
     if not json_files:
         return
-    objects, users, events, stamps = fetch_row(
-        con,
-        """SELECT count(*), count(user_id), count(event),
-                  count(*) FILTER (WHERE ts IS NOT NULL OR reason = 'bad_timestamp')
-           FROM events WHERE (reason IS NULL OR reason NOT IN (SELECT unnest(?::VARCHAR[])))
-             AND file IN (SELECT unnest(?::VARCHAR[]))""",
-        [list(_UNPARSED), json_files],
-    )
+    counts = fetch_row(con, FIELDS_PRESENT_SQL.replace("?", "?::VARCHAR[]"), [list(UNPARSED), json_files])
+    require_fields(json_files, counts, columns)  # type: ignore[arg-type]
+
+
+# Of the parsed JSON rows: how many, and how many carry the user id, the event and a timestamp (bound:
+# the reasons of unparsed lines, the JSON files). The one definition both engines run (engine/spark.py).
+FIELDS_PRESENT_SQL = """
+    SELECT count(*), count(user_id), count(event), count(CASE WHEN ts IS NOT NULL OR reason = 'bad_timestamp' THEN 1 END)
+    FROM events WHERE (reason IS NULL OR NOT array_contains(?, reason)) AND array_contains(?, file)
+"""
+
+
+def require_fields(json_files: list[str], counts: tuple[int, int, int, int], columns: Columns) -> None:
+    """Refuse JSON logs whose parsed rows never carry a required field.
+
+    Raises:
+        InputError: naming the first JSON file and the field, and the [columns] key to set.
+    """
+    objects, users, events, stamps = counts
     if objects == 0:
         return
     for seen, name in zip((users, events, stamps), (columns.user_id, columns.event, columns.timestamp)):
@@ -209,8 +221,8 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
     ).fetchall()
     sample = con.execute(
         """SELECT file, line, reason, text FROM rejected
-           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line) <= ?
-           ORDER BY reason, file, line LIMIT ?""",
+           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line, rowid) <= ?
+           ORDER BY reason, file, line, rowid LIMIT ?""",
         [max(1, sample_size // max(1, len(by_reason))), sample_size],
     ).fetchall()
     return IngestReport(
@@ -225,23 +237,29 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
     )
 
 
-def _execute(con: duckdb.DuckDBPyConnection, files: list[Path], sql: str) -> None:
+def _execute(con: duckdb.DuckDBPyConnection, files: list[LogFile], sql: str) -> None:
     """Run the staging query; a read failure names the file that cannot be read (``db.engine_errors``)."""
 
     def culprit() -> str:
-        found = _first_unreadable(files)
+        found = first_unreadable(files)
         return str(found) if found else str(files[0].parent)
 
     with engine_errors(str(files[0].parent), culprit):
         con.execute(sql)
 
 
-def _first_unreadable(files: list[Path]) -> Path | None:
+def first_unreadable(files: list[LogFile]) -> LogFile | None:
+    """The first compressed file that is cut short or damaged; a store object it may not read raises the
+    store's own one-line error (``remote.store_errors``: denied, gone, no credentials)."""
     for path in files:
+        if isinstance(path, ObjectPath) and not path.name.lower().endswith(".gz"):
+            with open_log_file(path) as handle:
+                handle.read(1)
+            continue
         if not path.name.lower().endswith(".gz"):
             continue
         try:
-            with gzip.open(path, "rb") as handle:
+            with open_log_file(path) as handle:
                 while handle.read(1 << 20):
                     pass
         except (OSError, EOFError):
@@ -249,7 +267,7 @@ def _first_unreadable(files: list[Path]) -> Path | None:
     return None
 
 
-def _reasons_text(by_reason: dict[str, int]) -> str:
+def reasons_text(by_reason: dict[str, int]) -> str:
     if not by_reason:
         return "no row at all"
     return ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in by_reason.items())

@@ -10,9 +10,7 @@ Every query gives ``file, line, reason, raw, user_id, event, ts_text, ts_value, 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -21,7 +19,8 @@ import pyarrow.parquet as pq
 from mlwatch.config import Columns
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import quote_ident, quote_literal, sql_list
-from mlwatch.ingest.files import format_of
+from mlwatch.ingest.files import LogFile, format_of, open_log_file
+from mlwatch.ingest.remote import ObjectPath
 
 # The longest line read (bytes, newline excluded); a longer line is rejected as `line_too_long`.
 # An event is a few hundred bytes: 10 MB leaves room for huge payloads and bounds DuckDB's buffers.
@@ -48,7 +47,7 @@ def drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(name)}")
 
 
-def staging_parts(files: list[Path], columns: Columns, field_sample: int = FIELD_SAMPLE) -> list[str]:
+def staging_parts(files: list[LogFile], columns: Columns, field_sample: int = FIELD_SAMPLE) -> list[str]:
     """Return the staging queries to insert, in order: a query reading a rejects table follows the read filling it.
 
     Args:
@@ -163,7 +162,7 @@ def _rejects_sql(name: str, other_reason: str) -> str:
     """
 
 
-def _csv_parts(files: list[Path], columns: Columns) -> list[str]:
+def _csv_parts(files: list[LogFile], columns: Columns) -> list[str]:
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in files:
         header = csv_header(path)
@@ -207,7 +206,7 @@ def _csv_group_sql(index: int, header: tuple[str, ...], files: list[str], column
     return [rows, _rejects_sql(f"csv_{index}", "invalid_csv")]
 
 
-def csv_header(path: Path) -> list[str] | None:
+def csv_header(path: LogFile) -> list[str] | None:
     """The column names on a CSV file's first line; None for an empty file.
 
     Only that line is read and decoded: a bad byte further down is a rejected row, not an error.
@@ -215,9 +214,8 @@ def csv_header(path: Path) -> list[str] | None:
     Raises:
         InputError: the file cannot be read, or its header is not a UTF-8 line of at most ``MAX_LINE_BYTES``.
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:
+        with open_log_file(path) as handle:
             first = handle.readline(MAX_LINE_BYTES + 1)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the file ({exc}); check that it is complete") from exc
@@ -232,7 +230,7 @@ def csv_header(path: Path) -> list[str] | None:
     return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
 
 
-def _parquet_parts(files: list[Path], columns: Columns) -> list[str]:
+def _parquet_parts(files: list[LogFile], columns: Columns) -> list[str]:
     """One query per group of Parquet files whose columns read have the same types.
 
     DuckDB takes a group's column types from its first file, so files typed differently
@@ -267,7 +265,7 @@ def _parquet_sql(files: list[str], columns: Columns, has_event_id: bool, ts_type
     """
 
 
-def _parquet_schema(path: Path, columns: Columns) -> tuple[bool, str, tuple[str, ...]] | None:
+def _parquet_schema(path: LogFile, columns: Columns) -> tuple[bool, str, tuple[str, ...]] | None:
     """Return whether a Parquet file has the event id, the kind of its timestamp column and the types
     of the columns read; None when it has no row.
 
@@ -275,7 +273,9 @@ def _parquet_schema(path: Path, columns: Columns) -> tuple[bool, str, tuple[str,
         InputError: the file is not Parquet, or a required column is missing.
     """
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path.open() if isinstance(path, ObjectPath) else path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise InputError(f"{path}: not a readable Parquet file ({exc}); re-export it") from exc
     schema = parquet.schema_arrow

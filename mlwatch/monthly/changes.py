@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from mlwatch.engine import aggregated
 from mlwatch.months import month_name, month_start, next_month
 from mlwatch.summary import Change, Link
 
@@ -315,6 +316,9 @@ def _evidence(name: str, links: list[Link], every: dict[str, list[Link]]) -> str
 
 def _user_share(con: duckdb.DuckDBPyConnection, new: str, old: str, reference: str, end: datetime) -> float | None:
     """Share of ``new``'s users (after the reference month) who used ``old`` in the reference month."""
+    if aggregated.active(con):
+        seen, users = aggregated.user_share(con, new, old, reference, end)
+        return round(seen / users, 3) if users else None
     ref_start, ref_end = month_start(reference), month_start(next_month(reference))
     seen, users = con.execute(
         """WITH new AS (SELECT DISTINCT user_id FROM events WHERE event = ? AND ts >= ? AND ts < ?),

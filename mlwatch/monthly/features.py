@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from mlwatch.engine import aggregated
 from mlwatch.ingest.db import quote_ident
 from mlwatch.months import month_days, month_start, next_month
 from mlwatch.summary import FeatureStats, MonthVolume
@@ -44,7 +45,10 @@ def build_features(
     Returns:
         Columns ``user_id``, ``events``, one int64 column per feature, and ``target``.
     """
-    sql, params = _aggregation(month, features, target_events)
+    if aggregated.active(con):  # the Spark engine's per-user table (engine/aggregated.py)
+        sql, params = aggregated.features_sql(con, month, features, target_events)
+    else:
+        sql, params = aggregation_sql(month, features, target_events)
     frame = con.execute(sql, params).df()
     for column in frame.columns:
         if column != "user_id":
@@ -52,7 +56,7 @@ def build_features(
     return frame
 
 
-def _aggregation(
+def aggregation_sql(
     month: str, features: dict[str, tuple[str, ...]], target_events: tuple[str, ...] | None
 ) -> tuple[str, list[object]]:
     params: list[object] = []
@@ -133,6 +137,9 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str, days: int | None 
     Args:
         days: only the month's first days (a month-to-date run); default every day.
     """
+    if aggregated.active(con):
+        events, users, per_day_text = aggregated.month_totals(con, month)
+        return MonthVolume(events, users, aggregated.all_days(month, days, per_day_text))
     start, end = month_start(month), month_start(next_month(month))
     events, users = con.execute(
         "SELECT count(*), count(DISTINCT user_id) FROM events WHERE ts >= ? AND ts < ?", [start, end]
@@ -149,6 +156,8 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str, days: int | None 
 
 def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the months that have at least one valid event, in order."""
+    if aggregated.active(con):
+        return aggregated.months_present(con)
     rows = con.execute(
         "SELECT DISTINCT strftime(date_trunc('month', ts), '%Y-%m') AS m FROM (SELECT DISTINCT date_trunc('month', ts) AS ts FROM events) ORDER BY m"
     ).fetchall()
@@ -165,6 +174,9 @@ def _float(value: object) -> float | None:
 
 def returning_users(con: duckdb.DuckDBPyConnection, month: str, earlier: str) -> Returning:
     """The share of ``month``'s users with an event in ``earlier``, and each month's usual id shape."""
+    if aggregated.active(con):
+        share, users = aggregated.returning_share(con, month, earlier)
+        return Returning(share, users, _id_shape(con, month), _id_shape(con, earlier))
     share, users = con.execute(
         """WITH now AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?),
                 before AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?)
@@ -179,6 +191,8 @@ def unknown_users(con: duckdb.DuckDBPyConnection, month: str, days: tuple[str, .
     """How many of ``month``'s users were active only on ``days`` (a feature's gap days: its count is unknown)."""
     if not days:
         return 0
+    if aggregated.active(con):
+        return aggregated.users_only_on(con, month, days)
     return int(
         con.execute(
             """SELECT count(*) FROM (
@@ -192,11 +206,15 @@ def unknown_users(con: duckdb.DuckDBPyConnection, month: str, days: tuple[str, .
 
 def _id_shape(con: duckdb.DuckDBPyConnection, month: str) -> str:
     """The most common shape of the month's user ids: digits as 9, letters as a (``u00012`` -> ``a99999``)."""
+    users, bounds = (
+        (aggregated.id_shape_sql(), [month])
+        if aggregated.active(con)
+        else ("SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?", _bounds(month))
+    )
     row = con.execute(
-        """SELECT regexp_replace(regexp_replace(user_id, '[0-9]', '9', 'g'), '[A-Za-z]', 'a', 'g') AS shape
-           FROM (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?)
-           GROUP BY shape ORDER BY count(*) DESC, shape LIMIT 1""",
-        _bounds(month),
+        f"""SELECT regexp_replace(regexp_replace(user_id, '[0-9]', '9', 'g'), '[A-Za-z]', 'a', 'g') AS shape
+           FROM ({users}) GROUP BY shape ORDER BY count(*) DESC, shape LIMIT 1""",
+        bounds,
     ).fetchall()
     return row[0][0] if row else ""
 

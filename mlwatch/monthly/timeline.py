@@ -15,11 +15,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from mlwatch.engine import aggregated
 from mlwatch.months import month_start, next_month
 
 TIMELINE_FILE = "timeline.parquet"
 FEATURE_DAILY_FILE = "feature_daily.parquet"  # events per day per feature and in total (``feature_daily``)
 COLUMNS = ("event", "hour", "events", "users")
+# Events and distinct users per event name and hour: the one definition both engines run (Spark through
+# sqlglot, engine/spark.py), completed with a time filter and ``GROUP BY ALL``.
+HOURLY_SQL = (
+    "SELECT event, date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT user_id) AS users FROM events"
+)
 
 
 def hourly_counts(con: duckdb.DuckDBPyConnection, reference: str, end: datetime) -> pd.DataFrame:
@@ -29,12 +35,8 @@ def hourly_counts(con: duckdb.DuckDBPyConnection, reference: str, end: datetime)
         reference: the first month covered.
         end: the end of the current period (exclusive).
     """
-    frame = con.execute(
-        """SELECT event, date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT user_id) AS users
-           FROM events WHERE ts >= ? AND ts < ?
-           GROUP BY ALL ORDER BY event, hour""",
-        [month_start(reference), end],
-    ).df()
+    sql = aggregated.hourly_sql() if aggregated.active(con) else HOURLY_SQL + " WHERE ts >= ? AND ts < ? GROUP BY ALL"
+    frame = con.execute(f"SELECT * FROM ({sql}) ORDER BY event, hour", [month_start(reference), end]).df()
     frame["events"] = frame["events"].astype("int64")
     frame["users"] = frame["users"].astype("int64")
     return frame

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from mlwatch.engine import aggregated
 from mlwatch.errors import InputError
 from mlwatch.months import month_days, month_of, month_start, next_month
 
@@ -39,7 +40,13 @@ def same_days(reference: str, as_of: date) -> int:
 
 
 def restrict_events(con: duckdb.DuckDBPyConnection, reference: str, as_of: date) -> None:
-    """Make ``events`` show the reference month's first days only and nothing after the ``as_of`` day."""
+    """Make ``events`` show the reference month's first days only and nothing after the ``as_of`` day.
+
+    Raises:
+        InputError: the session holds an engine's per-user monthly tables (no events by day).
+    """
+    if aggregated.active(con):
+        aggregated.refuse_to_date()
     if not _has_table(con, _READ):
         con.execute(f"ALTER TABLE events RENAME TO {_READ}")
     ref_start = month_start(reference)

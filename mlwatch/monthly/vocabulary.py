@@ -8,6 +8,7 @@ from difflib import SequenceMatcher
 
 import duckdb
 
+from mlwatch.engine import aggregated
 from mlwatch.months import month_start, next_month
 from mlwatch.summary import Change, VocabularyDiff
 
@@ -17,8 +18,13 @@ _MIN_SIMILARITY = 0.5
 
 def event_counts(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
     """Count each event name in ``month``, most frequent first."""
+    sql = (
+        aggregated.event_counts_sql()
+        if aggregated.active(con)
+        else "SELECT event, count(*) AS n FROM events WHERE ts >= ? AND ts < ? GROUP BY event ORDER BY n DESC, event"
+    )
     rows = con.execute(
-        "SELECT event, count(*) AS n FROM events WHERE ts >= ? AND ts < ? GROUP BY event ORDER BY n DESC, event",
+        sql,
         [month_start(month), month_start(next_month(month))],
     ).fetchall()
     return {name: int(count) for name, count in rows}

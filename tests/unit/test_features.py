@@ -12,7 +12,7 @@ from mlwatch.config import Columns
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import connect
 from mlwatch.ingest.logs import read_events
-from mlwatch.monthly.features import _aggregation, build_features, month_activity, summarise_features
+from mlwatch.monthly.features import aggregation_sql, build_features, month_activity, summarise_features
 from mlwatch.months import next_month, parse_month
 from tests.conftest import write_jsonl
 
@@ -73,7 +73,7 @@ def test_month_activity_lists_every_day_including_empty_ones(tmp_path: Path) -> 
 
 
 def test_aggregation_sql_transpiles_to_spark() -> None:
-    sql, params = _aggregation("2026-03", FEATURES, ("purchase",))
+    sql, params = aggregation_sql("2026-03", FEATURES, ("purchase",))
     spark = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
     assert "GROUP BY user_id" in spark and "LEFT JOIN" in spark
     assert sql.count("?") == len(params)

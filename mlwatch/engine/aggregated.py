@@ -1,0 +1,180 @@
+"""The tables an external engine (Spark) returns, and the queries every later stage runs on them.
+
+With ``[engine] kind = "spark"`` no per-event ``events`` table reaches this machine: Spark returns
+one row per user and month (``user_months``: the month's event count, each feature's count, the
+target, the days the user was active as a bit mask and the event names used) and one row per event
+name and hour (``event_hours``). The functions of ``monthly/features.py``, ``timeline.py``,
+``vocabulary.py`` and ``changes.py`` answer from these tables when the session holds them
+(``active``), with the same results as from ``events``: model, drift, checks, gate and state run unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from mlwatch.errors import InputError
+from mlwatch.ingest.db import quote_ident
+from mlwatch.months import month_days, month_start, next_month
+
+USER_MONTHS = "user_months"
+EVENT_HOURS = "event_hours"
+FEATURE_COLUMNS = "user_month_features"  # feature name -> the event names its column counts
+
+
+def store_tables(
+    con: duckdb.DuckDBPyConnection, user_months: pa.Table, event_hours: pa.Table, features: dict[str, tuple[str, ...]]
+) -> None:
+    """Keep an engine's per-user and per-hour tables in the DuckDB session, with the feature definitions."""
+    con.register("incoming_user_months", user_months)
+    con.register("incoming_event_hours", event_hours)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {USER_MONTHS} AS SELECT * FROM incoming_user_months")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {EVENT_HOURS} AS SELECT event, CAST(hour AS TIMESTAMP) AS hour, "
+            "CAST(events AS BIGINT) AS events, CAST(users AS BIGINT) AS users FROM incoming_event_hours"
+        )
+    finally:
+        con.unregister("incoming_user_months")
+        con.unregister("incoming_event_hours")
+    con.execute(f"CREATE OR REPLACE TABLE {FEATURE_COLUMNS} (name VARCHAR, events VARCHAR[])")
+    con.executemany(f"INSERT INTO {FEATURE_COLUMNS} VALUES (?, ?)", [[n, list(e)] for n, e in features.items()])
+
+
+def active(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this session holds an engine's aggregated tables instead of ``events``."""
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [USER_MONTHS]).fetchall()[0][0]
+    )
+
+
+def features_sql(
+    con: duckdb.DuckDBPyConnection, month: str, features: dict[str, tuple[str, ...]], target: tuple[str, ...] | None
+) -> tuple[str, list[object]]:
+    """``build_features``'s query on ``user_months``: each feature is the stored column counting its events.
+
+    Raises:
+        InputError: a feature (or the target) counts events no stored column counts (another config).
+    """
+    stored = {
+        tuple(events): name for name, events in con.execute(f"SELECT name, events FROM {FEATURE_COLUMNS}").fetchall()
+    }
+    columns = [
+        f"{quote_ident(_column(stored, events, name))} AS {quote_ident(name)}" for name, events in features.items()
+    ]
+    if target is not None:
+        _column(stored, target, "target")
+        columns.append("target")
+    sql = f"SELECT user_id, events, {', '.join(columns)} FROM {USER_MONTHS} WHERE month = ? ORDER BY user_id"
+    return sql, [month]
+
+
+def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months with at least one valid event."""
+    return [m for (m,) in con.execute(f"SELECT DISTINCT month FROM {USER_MONTHS} ORDER BY month").fetchall()]
+
+
+def month_totals(con: duckdb.DuckDBPyConnection, month: str) -> tuple[int, int, dict[str, int]]:
+    """The month's events, active users and events per day with any."""
+    events, users = con.execute(
+        f"SELECT coalesce(sum(events), 0), count(*) FROM {USER_MONTHS} WHERE month = ?", [month]
+    ).fetchall()[0]
+    per_day = con.execute(
+        f"SELECT CAST(hour AS DATE) AS day, sum(events) FROM {EVENT_HOURS} WHERE hour >= ? AND hour < ? GROUP BY day",
+        _bounds(month),
+    ).fetchall()
+    return int(events), int(users), {day.isoformat(): int(n) for day, n in per_day}
+
+
+def returning_share(con: duckdb.DuckDBPyConnection, month: str, earlier: str) -> tuple[float, int]:
+    """The share of ``month``'s users active in ``earlier``, and ``month``'s users."""
+    share, users = con.execute(
+        f"""SELECT count(b.user_id) / greatest(count(*), 1), count(*)
+            FROM (SELECT user_id FROM {USER_MONTHS} WHERE month = ?) n
+            LEFT JOIN (SELECT user_id FROM {USER_MONTHS} WHERE month = ?) b ON n.user_id = b.user_id""",
+        [month, earlier],
+    ).fetchall()[0]
+    return float(share), int(users)
+
+
+def users_only_on(con: duckdb.DuckDBPyConnection, month: str, days: tuple[str, ...]) -> int:
+    """How many of ``month``'s users were active on ``days`` only (their active days as a bit mask)."""
+    mask = sum(1 << (int(day[8:10]) - 1) for day in days if day[:7] == month)
+    return int(
+        con.execute(
+            f"SELECT count(*) FROM {USER_MONTHS} WHERE month = ? AND (days & ~CAST(? AS BIGINT)) = 0", [month, mask]
+        ).fetchall()[0][0]
+    )
+
+
+def id_shape_sql() -> str:
+    """The users of a month (bound: the month), for the id shape query."""
+    return f"SELECT user_id FROM {USER_MONTHS} WHERE month = ?"
+
+
+def hourly_sql() -> str:
+    """``hourly_counts``'s query on ``event_hours`` (bound: start and end)."""
+    return f"SELECT event, hour, events, users FROM {EVENT_HOURS} WHERE hour >= ? AND hour < ? ORDER BY event, hour"
+
+
+def event_counts_sql() -> str:
+    """``event_counts``'s query on ``event_hours`` (bound: the month's start and end)."""
+    return (
+        f"SELECT event, sum(events) AS n FROM {EVENT_HOURS} WHERE hour >= ? AND hour < ? "
+        "GROUP BY event ORDER BY n DESC, event"
+    )
+
+
+def user_share(con: duckdb.DuckDBPyConnection, new: str, old: str, reference: str, end: datetime) -> tuple[int, int]:
+    """Of the users of ``new`` after the reference month (up to ``end``), how many used ``old`` in it, and how many.
+
+    Raises:
+        InputError: ``end`` is not a month's start (a month-to-date period is not kept per user).
+    """
+    if (end.day, end.hour, end.minute, end.second) != (1, 0, 0, 0):
+        raise InputError(_TO_DATE)
+    last = f"{end.year:04d}-{end.month:02d}"
+    seen, users = con.execute(
+        f"""WITH n AS (SELECT DISTINCT user_id FROM {USER_MONTHS}
+                       WHERE month > ? AND month < ? AND list_contains(names, ?)),
+                 o AS (SELECT user_id FROM {USER_MONTHS} WHERE month = ? AND list_contains(names, ?))
+            SELECT count(o.user_id), count(*) FROM n LEFT JOIN o ON n.user_id = o.user_id""",
+        [reference, last, new, reference, old],
+    ).fetchall()[0]
+    return int(seen), int(users)
+
+
+def refuse_to_date() -> None:
+    """A month-to-date run cuts the reference month by day, which per-user monthly tables cannot.
+
+    Raises:
+        InputError: always.
+    """
+    raise InputError(_TO_DATE)
+
+
+_TO_DATE = (
+    '--as-of (month to date) needs the events by day: run it with [engine] kind = "duckdb" '
+    "(the Spark engine returns per-user monthly tables)"
+)
+
+
+def _column(stored: dict[tuple[str, ...], str], events: tuple[str, ...], name: str) -> str:
+    found = stored.get(tuple(events))
+    if found is None:
+        raise InputError(
+            f"feature {name!r} counts {', '.join(events)}, which the engine's per-user table does not hold; "
+            "run again with the config that maps it"
+        )
+    return found
+
+
+def _bounds(month: str) -> list[object]:
+    return [month_start(month), month_start(next_month(month))]
+
+
+def all_days(month: str, days: int | None, per_day: dict[str, int]) -> dict[str, int]:
+    """Every calendar day of the month (the first ``days``), 0 where none had events."""
+    return {day.isoformat(): int(per_day.get(day.isoformat(), 0)) for day in month_days(month)[:days]}
