@@ -323,8 +323,11 @@ class ModelPart:
     source: dict[str, str] | None = None  # what scored the run (kind, location, version, digest); None: older runs
 
     def to_json(self) -> dict[str, Any]:
-        """The ``model`` object."""
-        return asdict(self)
+        """The ``model`` object (without ``source`` for a run of a release that did not record it)."""
+        data = asdict(self)
+        if self.source is None:
+            del data["source"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelPart:

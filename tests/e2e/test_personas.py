@@ -54,7 +54,9 @@ def app(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[tu
 @pytest.fixture
 def browser_page(chromium):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    yield context.new_page()
+    page = context.new_page()
+    page.set_default_timeout(60_000)  # 2 cores shared with the other test worker (a Spark JVM, a re-run)
+    yield page
     context.close()
 
 
