@@ -108,6 +108,7 @@ def test_an_approver_fixes_the_mapping_sees_the_new_gate_and_is_warned_off_the_o
     page.get_by_role("button", name="Fix the event mapping").click()
     page.get_by_role("heading", name="Data · May 2026").wait_for()
     # The fix first: the new names with "login" suggested, before the timeline.
+    page.get_by_role("heading", name="Event timeline").wait_for()  # the whole page drawn
     headings = page.locator("h3").all_inner_texts()
     assert headings.index("Event names") < headings.index("Event timeline")
     page.get_by_role("button", name="Save mapping and re-run").click()
@@ -142,9 +143,9 @@ def test_an_admin_reads_who_signed_off_what_and_the_export_that_followed(app, br
     page.get_by_test_id("stSidebarNav").get_by_text("Audit", exact=True).click()
     page.get_by_role("heading", name="Audit trail").wait_for()
     page.get_by_text("Sign-offs and exports").click()
+    page.get_by_text("Each sign-off with the exports it released").wait_for()  # this view drawn
     settle(page)
-    table = page.get_by_test_id("stDataFrame")
-    table.wait_for()
+    page.get_by_test_id("stDataFrame").wait_for()  # one table: the previous view's is gone
     # The grid is drawn on a canvas; its CSV download holds exactly what it shows.
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").get_by_role("button", name="Download as CSV").click()
