@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mlwatch.contract.build import offer_contract
+from mlwatch.contract.build import ExportedContract, offer_contract
 from mlwatch.errors import MlwatchError
 from mlwatch.months import month_name
+from mlwatch.state.history import state_version
 from mlwatch.summary import RunSummary
 from pages import _shared
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _offer(state: str, run_id: str, month: str, stamp: tuple) -> ExportedContract:
+    """The contract built and validated once per run, state version and config file (``stamp`` changes with
+    either: it is part of the cache key), not on every rerun of the Data page."""
+    return offer_contract(state, _shared.app_config(), _shared.timeline(state, run_id), month)
 
 
 def contract_download(run: RunSummary) -> None:
     """A download button for the contract of the current config, its usual shares measured on the run's
     reference month, and a caption with its version, what changed and how the producing teams use it."""
-    state = _shared.state_path()
+    state = str(_shared.state_path())
+    config = _shared.config_path()
+    stamp = (state_version(state), config.stat().st_mtime_ns if config.exists() else 0)
     try:
-        offered = offer_contract(
-            state, _shared.app_config(), _shared.timeline(str(state), run.run_id), run.reference_month
-        )
+        offered = _offer(state, run.run_id, run.reference_month, stamp)
     except MlwatchError as exc:
         st.error(f"The data contract cannot be built: {exc}", icon=":material/error:")
         return

@@ -145,13 +145,7 @@ def input_fingerprint(logs: str, config: dict[str, Any]) -> str:
     Raises:
         InputError: the logs cannot be listed or read any more.
     """
-    digest = hashlib.sha256()
-    digest.update(json.dumps(config, sort_keys=True).encode())
-    model = config.get("model", {})
-    if model.get("kind", "builtin") != "builtin":  # the team's model or scores: a changed file refuses the export
-        from mlwatch.monthly.scorers import model_digest
-
-        digest.update(f"model\0{model_digest(model)}\n".encode())
+    digest = _config_digest(config)
     for path in find_log_files(logs):
         if isinstance(path, ObjectPath):
             digest.update(f"{path.fingerprint()}\n".encode())
@@ -197,15 +191,22 @@ def file_sha256(path: Path) -> str:
         ) from exc
 
 
-def _stat_fingerprint(logs: str, config: dict[str, Any]) -> str:
-    """The fingerprint of releases before ``sha256-v2``: path, size and modification time of each file."""
+def _config_digest(config: dict[str, Any]) -> Any:
+    """A SHA-256 started with the run's config and, when the team's model or scores scored it, their digest
+    (a changed model file refuses the export as a changed log file does)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(config, sort_keys=True).encode())
     model = config.get("model", {})
-    if model.get("kind", "builtin") != "builtin":  # the team's model or scores: a changed file refuses the export
+    if model.get("kind", "builtin") != "builtin":
         from mlwatch.monthly.scorers import model_digest
 
         digest.update(f"model\0{model_digest(model)}\n".encode())
+    return digest
+
+
+def _stat_fingerprint(logs: str, config: dict[str, Any]) -> str:
+    """The fingerprint of releases before ``sha256-v2``: path, size and modification time of each file."""
+    digest = _config_digest(config)
     for path in find_log_files(logs):
         assert isinstance(path, Path)  # stores were read only by releases with sha256-v2
         info = path.stat()
