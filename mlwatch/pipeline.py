@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,7 +29,6 @@ from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
 from mlwatch.ingest.files import input_fingerprint
 from mlwatch.measure import Frames, Measures, Months, Stream, check_stage, measure_stage, stream_stage
-from mlwatch.monthly.drift import DriftReport
 from mlwatch.monthly.estimate import estimate_mae, fit_error_model
 from mlwatch.monthly.features import (
     build_features,
@@ -232,7 +232,7 @@ def _run(
     checks.append(_estimated_ranking_check(config, estimates.ranking, labels))
     checks.extend(model_checks(state, months, frames, model, config, labels))
     summary = assemble_summary(logs, months, ingest, measures, model, frames, estimates, checks, config)
-    return store_stage(state, summary, frames, model, measures.drift, started_by, stages, measures.stream)
+    return store_stage(state, summary, frames, model, started_by, stages, measures.stream)
 
 
 def read_stage(
@@ -291,8 +291,15 @@ def estimate_stage(frames: Frames, model: ScoredModel, config: Config, stages: _
         return Estimates(None, None)
     names = list(config.features)
     scored = frames.current[frames.current["prediction"].notna()]
-    error_model = fit_error_model(frames.reference, names, None, held_out=held, stress=len(held.stressed_x) > 0)
-    return Estimates(estimate_mae(error_model, scored), estimate_ranking(held, scored))
+
+    def mae() -> MaeEstimate:
+        error_model = fit_error_model(frames.reference, names, None, held_out=held, stress=len(held.stressed_x) > 0)
+        return estimate_mae(error_model, scored)
+
+    with ThreadPoolExecutor(1) as pool:  # the two estimators are independent: the error model's fits beside ranking's
+        estimated_mae = pool.submit(mae)
+        ranking = estimate_ranking(held, scored)
+        return Estimates(estimated_mae.result(), ranking)
 
 
 def assemble_summary(
@@ -362,7 +369,6 @@ def store_stage(
     summary: RunSummary,
     frames: Frames,
     model: ScoredModel,
-    drift: DriftReport,
     started_by: str,
     stages: _Stages,
     stream: Stream | None = None,
@@ -396,8 +402,6 @@ def store_stage(
         if stream is not None:
             stream.hourly.to_parquet(folder / TIMELINE_FILE, index=False)
             stream.daily.rename_axis("day").reset_index().to_parquet(folder / FEATURE_DAILY_FILE, index=False)
-        (folder / "report.html").write_text(drift.html, encoding="utf-8")
-        (folder / "report.json").write_text(json.dumps(drift.json), encoding="utf-8")
         if model.trained is not None:  # the team's model stays where it is; the run records which one it was
             joblib.dump(model.trained, folder / "model.joblib")
         stages.finish()

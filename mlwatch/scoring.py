@@ -14,7 +14,14 @@ import pandas as pd
 from mlwatch.config import Config
 from mlwatch.measure import Frames
 from mlwatch.monthly.estimate import FIT_ROWS, HeldOut, held_out_predictions
-from mlwatch.monthly.model import TrainedModel, describe_model, evaluate_predictions, predict, train_model
+from mlwatch.monthly.model import (
+    TrainedModel,
+    describe_model,
+    evaluate_predictions,
+    predict,
+    split_rows,
+    train_model,
+)
 from mlwatch.monthly.scorers import FixedModel, ModelSource, Scorer, load_scorer, read_scores
 
 
@@ -108,13 +115,19 @@ def model_stage(
 def reference_held_out(frames: Frames, config: Config, model: ScoredModel) -> HeldOut | None:
     """Honest predictions of the reference month for the estimators, or None when there are none.
 
-    mlwatch's own model: out-of-fold models trained like it. The team's model was trained before
+    mlwatch's own model: out-of-fold models trained like it, or, when it learnt from a sample leaving at least
+    ``FIT_ROWS`` reference users unseen, its own predictions of those. The team's model was trained before
     the reference month, so its own predictions are honest, and it scores the zeroed-feature copies
     too. A scoring job's reference scores are honest but cannot score copies: no stress rows.
     """
     from sklearn.base import clone
 
     names = list(config.features)
+    unseen = split_rows(len(frames.reference))[2] if len(frames.reference) >= 50 else []
+    if model.trained is not None and len(unseen) >= FIT_ROWS:
+        # The model learnt from a sample of a large month: the users it never saw score honestly with the
+        # production model itself, as the team's own model does (no out-of-fold models to train).
+        return held_out_predictions(frames.reference.iloc[unseen], names, model.trained.estimator, fitted=True)
     if model.trained is not None:
         return held_out_predictions(frames.reference, names, clone(model.trained.estimator))
     if model.scorer is not None:

@@ -22,6 +22,7 @@ from mlwatch.ingest.access import allowed_roots, resolve_allowed_logs
 from mlwatch.monthly.histograms import run_histograms
 from mlwatch.monthly.timeline import read_timeline
 from mlwatch.months import month_name
+from mlwatch.present import drift_report
 from mlwatch.present.runs import landing_run, newest_of_month, run_label
 from mlwatch.state import store
 from mlwatch.summary import RunSummary
@@ -113,12 +114,12 @@ def timeline(state: str, run_id: str) -> pd.DataFrame | None:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def report_html(state: str, run_id: str) -> str:
-    """The Evidently report of a run, as stored.
+    """The Evidently report of a run: made from its stored features on first view, then kept.
 
     Raises:
-        StateError: the report is missing (the message says how to make it again).
+        StateError: the run's features are missing (the message says how to make them again).
     """
-    return store.read_report_html(state, run_id)
+    return drift_report.report_html(state, run_id)
 
 
 def run_record(run_id: str) -> store.RunRecord:

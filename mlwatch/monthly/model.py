@@ -1,18 +1,31 @@
-"""The purchase model: a scikit-learn Poisson regressor trained on the reference month."""
+"""The purchase model: a scikit-learn Poisson regressor trained on the reference month.
+
+Cost at a million users: the model learns from a seeded uniform sample of at most ``FIT_ROWS`` users
+(fitting every user took 4-6 s for a held-out R2 0.005 higher, within the noise of the figure; docs/BENCHMARKS.md),
+and every prediction is made once per distinct feature row (``predict_rows``): monthly counts repeat, so a
+million users have a few tens of thousands of distinct rows, and the predictions are exactly those of every row.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 TOP_SHARE = 0.10
 SEED = 0
+# The model learns from a seeded uniform sample of at most this many of the reference month's training users.
+FIT_ROWS = 100_000
+# Below this many rows one thread is faster: OpenMP's start-up and spinning dominate (a 1,600-user fit: 4.0 s on
+# both cores against 0.25 s on one, the same trees), worst on a busy machine.
+SINGLE_THREAD_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -29,16 +42,30 @@ def train_model(reference: pd.DataFrame, features: list[str]) -> TrainedModel:
     """Fit a Poisson gradient-boosting regressor of ``target`` on the features.
 
     A fifth of the users is held out to report R2, MAE and top-10% precision;
-    the model fitted on the other four fifths is the one used (refitting on
-    every row would double the training time for no visible gain in ranking).
+    the model fitted on the other four fifths (a seeded sample of ``FIT_ROWS`` of
+    them when there are more) is the one used (refitting on every row would
+    double the training time for no visible gain in ranking).
     """
     x, y = reference[features].to_numpy(dtype="float64"), reference["target"].to_numpy(dtype="float64")
     if len(reference) < 50:
         validation: dict[str, float | None] = {"r2": None, "mae": None, "precision_top10": None}
-        return TrainedModel(_estimator().fit(x, y), tuple(features), len(reference), validation)
-    x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=0.2, random_state=SEED)
-    estimator = _estimator().fit(x_fit, y_fit)
-    return TrainedModel(estimator, tuple(features), len(y_fit), evaluate_predictions(y_val, estimator.predict(x_val)))
+        return TrainedModel(_fit(x, y), tuple(features), len(reference), validation)
+    fit, validate, _ = split_rows(len(x))
+    estimator = _fit(x[fit], y[fit])
+    validation = evaluate_predictions(y[validate], predict_rows(estimator, x[validate]))
+    return TrainedModel(estimator, tuple(features), len(fit), validation)
+
+
+def split_rows(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``train_model``'s rows of a reference month of ``rows`` users (at least 50): the rows it fits, the fifth it
+    validates on (in the split's order), and every row it never saw (the validation fifth and the rows left out of
+    the fitted sample, in row order)."""
+    fit, validate = train_test_split(np.arange(rows), test_size=0.2, random_state=SEED)
+    if len(fit) <= FIT_ROWS:
+        return fit, validate, np.sort(validate)
+    keep = np.zeros(len(fit), dtype=bool)
+    keep[np.random.default_rng(SEED).choice(len(fit), size=FIT_ROWS, replace=False)] = True
+    return fit[keep], validate, np.sort(np.concatenate([validate, fit[~keep]]))
 
 
 def describe_model(estimator: object) -> str:
@@ -48,7 +75,24 @@ def describe_model(estimator: object) -> str:
 
 def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
     """Return the predicted next-month purchase count of each row."""
-    return model.estimator.predict(frame[list(model.features)].to_numpy(dtype="float64"))
+    return predict_rows(model.estimator, frame[list(model.features)].to_numpy(dtype="float64"))
+
+
+def predict_rows(estimator: Any, x: np.ndarray) -> np.ndarray:
+    """``estimator.predict(x)``, computed once per distinct row of ``x`` (a deterministic model gives equal rows
+    equal predictions, so the result is exactly the same)."""
+    if len(x) < 1_000:
+        with thread_limit(len(x)):
+            return estimator.predict(x)
+    groups = pd.DataFrame(x).groupby(list(range(x.shape[1])), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(groups, return_index=True)[1]  # the first row of each group, in group order
+    with thread_limit(len(first)):
+        return estimator.predict(x[first])[groups]
+
+
+def thread_limit(rows: int) -> Any:
+    """One OpenMP thread for scikit-learn's work on fewer than ``SINGLE_THREAD_ROWS`` rows (a context manager)."""
+    return threadpool_limits(1 if rows < SINGLE_THREAD_ROWS else None, user_api="openmp")
 
 
 def evaluate_predictions(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
@@ -71,6 +115,11 @@ def evaluate_predictions(actual: np.ndarray, predicted: np.ndarray) -> dict[str,
         "mae": float(mean_absolute_error(actual, predicted)),
         "precision_top10": float(hits / k),
     }
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
+    with thread_limit(len(x)):
+        return _estimator().fit(x, y)
 
 
 def _estimator() -> HistGradientBoostingRegressor:

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from mlwatch.monthly.estimate import SEED, HeldOut, thread_limit
+from mlwatch.monthly.estimate import SEED, BinnedRegressor, HeldOut
+from mlwatch.monthly.model import predict_rows, thread_limit
 from mlwatch.summary import RankingEstimate
 
 TOP_SHARE = 0.10
@@ -104,8 +105,7 @@ def expected_purchases(held: HeldOut, current: pd.DataFrame, seed: int = SEED) -
     scored = _inputs(x_current, current["prediction"].to_numpy(dtype="float64"))
     with thread_limit(int(used.sum())):
         estimator = _purchase_estimator(seed).fit(inputs[used], target[used], sample_weight=weights[used])
-    with thread_limit(len(scored)):
-        return np.clip(estimator.predict(scored), 0.0, None)
+    return np.clip(predict_rows(estimator, scored), 0.0, None)
 
 
 def vanished_shares(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -137,7 +137,9 @@ def _inputs(x: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return np.column_stack([x, prediction])
 
 
-def _purchase_estimator(seed: int) -> HistGradientBoostingRegressor:
-    return HistGradientBoostingRegressor(
-        loss="poisson", max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=seed
+def _purchase_estimator(seed: int) -> BinnedRegressor:
+    return BinnedRegressor(
+        HistGradientBoostingRegressor(
+            loss="poisson", max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=seed
+        )
     )

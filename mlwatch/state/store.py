@@ -357,24 +357,6 @@ def read_summary(state: str | Path, run_id: str) -> RunSummary:
         ) from exc
 
 
-def read_report_html(state: str | Path, run_id: str) -> str:
-    """Return the Evidently report a run stored.
-
-    Raises:
-        StateError: the report is missing or unreadable (the message says how to make it again).
-    """
-    path = run_path(state, run_id) / "report.html"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StateError(
-            f"{path}: this run's Evidently report is missing ({exc.strerror or exc}); start the run again with the "
-            "same logs and months (Overview, or `python -m mlwatch run`) to make a new one",
-            path=str(path),
-            run_id=run_id,
-        ) from exc
-
-
 def read_features(state: str | Path, run_id: str, month: str) -> Any:
     """Return a run's per-user feature table (``reference`` or ``current``) as a pandas DataFrame."""
     import pandas as pd

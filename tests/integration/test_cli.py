@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from mlwatch.cli import main
+from mlwatch.monthly.drift import drift_scores
+from mlwatch.present.drift_report import report_html
 from tests.conftest import run_args
 
 MONTHS = ("2026-03", "2026-04", "2026-05")
@@ -50,12 +52,17 @@ def test_healthy_month_opens_the_gate_with_the_contract_json(make_logs, tmp_path
     assert run["features"]["users"] > 400
     assert run["model"]["actual"] is None  # no June in these logs
     folder = tmp_path / "state" / "runs" / run["run_id"]
-    assert {p.name for p in folder.iterdir()} >= {
-        "features_current.parquet",
-        "report.html",
-        "report.json",
-        "summary.json",
-    }
+    assert {p.name for p in folder.iterdir()} >= {"features_current.parquet", "features_reference.parquet",
+                                                  "summary.json"}  # fmt: skip
+    # Evidently's page is made on first view, from the sealed features: the same scores the checks used.
+    assert not (folder / "report.html").exists()
+    html = report_html(tmp_path / "state", run["run_id"])
+    stored = json.loads((folder / "summary.json").read_text())["drift"]["scores"]
+    cached = json.loads((folder / "cache" / "report.json").read_text())
+    assert drift_scores(cached, list(stored)) == pytest.approx(stored, rel=1e-12)
+    assert (folder / "cache" / "report.html").read_text() == html and "<html" in html[:2000].lower()
+    assert report_html(tmp_path / "state", run["run_id"]) == html  # the second view reads the cache
+    assert main(["verify", "--state", str(tmp_path / "state")]) == 0  # the cache is not one of the sealed files
 
 
 def test_renamed_login_closes_the_gate_and_a_mapping_reopens_it(make_logs, tmp_path: Path, capsys) -> None:

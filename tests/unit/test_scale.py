@@ -10,7 +10,7 @@ import pytest
 
 from mlwatch.config import load_config
 from mlwatch.errors import ConfigError
-from mlwatch.monthly.drift import compute_drift
+from mlwatch.monthly.drift import compute_drift, drift_scores, render_report
 from mlwatch.monthly.histograms import count_histogram, value_histogram
 from tests.conftest import ROOT
 
@@ -132,3 +132,16 @@ def test_changing_only_the_engine_settings_does_not_make_stored_months_stale(mak
         logs, "2026-03", load_config(_config(tmp_path, '[engine]\nthreads = 1\nmemory_limit = "1GB"\n')), state
     )
     assert len(first.results) == 2 and not again.results and len(again.skipped) == 2
+
+
+def test_the_run_scores_drift_exactly_as_evidentlys_report_of_the_same_sample() -> None:
+    ref, cur = _months(3_000, seed=5, shift=1.0)
+    ref.loc[ref.index[:7], "view"] = np.nan  # unknown values and an infinity are dropped, as Evidently drops them
+    cur.loc[cur.index[:3], "login"] = np.inf
+    thresholds = {c: 0.1 for c in COLUMNS}
+    scores = compute_drift(ref, cur, COLUMNS, thresholds, sample_size=2_000, seed=3).scores
+    report = render_report(ref, cur, COLUMNS, thresholds, sample_size=2_000, seed=3)
+    evidently = drift_scores(report.json, COLUMNS)
+    assert scores == pytest.approx(evidently, rel=1e-12, abs=1e-15)
+    assert scores["login"] > 0.1 > scores["view"]  # the drifted column and the steady one, told apart
+    assert "<html" in report.html[:2000].lower() and f"{round(scores['login'], 3)}" in report.html
