@@ -2,7 +2,8 @@
 
 Usage: python -m bench [--out bench/out] [--smoke]
 
-Writes ``<out>/results.json`` and ``<out>/results.md`` (the table docs/BENCHMARKS.md quotes).
+Writes ``<out>/results.json`` and ``<out>/results.md`` (the tables docs/BENCHMARKS.md quotes), and
+``<out>/targets.md``: issue 16's targets table (figure | measured | target | met), also printed last.
 Generated logs are kept under ``<out>/data`` and reused when they exist (the generator is seeded).
 ``--smoke`` runs the same code paths on tiny data in about a minute; ``make test`` runs it.
 """

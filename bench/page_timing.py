@@ -6,10 +6,10 @@ approver, who also sees the Audit page). ``server``: the page script's run time 
 (reading the stored run, building every element), first with empty caches, then cached. ``browser``:
 starts ``streamlit run app.py`` (through ``bench.timed_server``) on a free 127.0.0.1 port against
 DIR and times, in a fresh browser session (nothing cached), from navigation to the page's key
-element. ``switch``: in one session, from clicking a page in the
-sidebar to its key element, the way a user moves from the Overview to another page. ``running``:
-the same click until the page is complete, its key element drawn and Streamlit's "running"
-indicator gone (what a person waits for before the page stops changing).
+element. ``switch``: in one session, from clicking a page in the sidebar to its key element, the
+way a user moves from the Overview to another page. ``running``: the same click until the page is
+complete, its key element drawn and Streamlit's "running" indicator gone (what a person waits for
+before the page stops changing). One server serves every browser measurement.
 """
 
 from __future__ import annotations

@@ -76,6 +76,8 @@ async def _readers(url: str, sessions: int, server: Server | None = None) -> tup
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
+        for context in contexts:
+            context.set_default_timeout(TIMEOUT_MS)  # navigation included: 20 page loads at once take a while
         outcomes = await asyncio.gather(*(_read(context, url) for context in contexts), return_exceptions=True)
         rss = server.rss() if server else 0  # every session still connected
         for context in contexts:
@@ -89,12 +91,12 @@ async def _readers(url: str, sessions: int, server: Server | None = None) -> tup
 async def _read(context: Any, url: str) -> str | None:
     """One reader: the Overview, then Drift and Data from the sidebar. Returns what went wrong, if anything."""
     page = await context.new_page()
-    await page.goto(url)
+    await page.goto(url, wait_until="commit")  # then wait for the page itself, not every asset
     for title in READER_PAGES:
         if title != "Overview":
             await page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-        await page.locator(PAGES[title.lower()]).first.wait_for(timeout=TIMEOUT_MS)
-        await page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=TIMEOUT_MS)
+        await page.locator(PAGES[title.lower()]).first.wait_for()
+        await page.locator("[data-testid='stStatusWidget']").wait_for(state="detached")
         if await page.get_by_test_id("stException").count():
             return f"{title}: {await page.get_by_test_id('stException').first.inner_text()}"
     return None

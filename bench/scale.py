@@ -114,6 +114,7 @@ def bare_aggregation(logs: Path, config: Config, repeat: int = 3) -> dict[str, A
     with tempfile.TemporaryDirectory() as spill:
         con = db.connect(memory_limit=config.engine.memory_limit, temp_directory=spill, threads=config.engine.threads)
         try:
+            con.execute("SET enable_progress_bar = false")
             for _ in range(repeat):
                 started = time.perf_counter()
                 con.execute(sql)
