@@ -8,7 +8,8 @@ before the process is started (interpreter start-up included) until:
   command line (``mlwatch.cli.main``) with a hook on ``run_monthly``'s progress that prints a marker
   line at the first stage and ends the process there, so nothing is read or stored; the state is a
   scratch folder.
-- ``runs``, ``history``: the command has printed its answer and exited (``--state`` the stored run's state).
+- ``runs``, ``history``, ``audit``: the command has printed its answer and exited (``--state``: the
+  stored run's state).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "bench.startup: first stage:"
-LIGHT_COMMANDS = ("runs", "history")
+LIGHT_COMMANDS = ("runs", "history", "audit")  # the commands that only read the stored state
 
 
 def measure_startup(
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return _probe(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logs", type=Path, required=True)
-    parser.add_argument("--state", type=Path, required=True, help="a state with a stored run (for runs, history)")
+    parser.add_argument("--state", type=Path, required=True, help="a state with a stored run (for the light commands)")
     parser.add_argument("--config", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.startup import LIGHT_COMMANDS
+
 # column title -> stage name reported by the pipeline (an estimate stage's name starts with "Estimating")
 STAGES = {
     "ingest": "Reading the logs",
@@ -58,7 +60,7 @@ def target_rows(results: dict[str, Any], target_users: tuple[int, int]) -> list[
 
     startup = results.get("startup", {})
     rows.append(_seconds("`mlwatch run` to its first stage (median)", startup.get("run", {}).get("median"), 1.5))
-    for command in ("runs", "history"):
+    for command in LIGHT_COMMANDS:
         rows.append(_seconds(f"`mlwatch {command}` answers (median)", startup.get(command, {}).get("median"), 0.7))
 
     for key, limit in (("model", 1.5), ("estimate", 1.5), ("checks", 2.0)):

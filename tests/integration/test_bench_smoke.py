@@ -26,6 +26,7 @@ TARGETS = (
     "`mlwatch run` to its first stage",
     "`mlwatch runs` answers",
     "`mlwatch history` answers",
+    "`mlwatch audit` answers",
     "Stage 'Training the model on the reference month'",
     "Stage 'Estimating'",
     "Stage 'Checking the current month against the reference month'",
@@ -75,7 +76,7 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     assert (tmp_path / f"peer-{peer['users_generated']}.html").stat().st_size == peer["html_bytes"]
 
     # Start-up: a run reached its first stage, and the light commands answered, in fresh processes.
-    assert set(results["startup"]) == {"run", "runs", "history"}
+    assert set(results["startup"]) == {"run", "runs", "history", "audit"}
     assert all(0 < timed["median"] < 60 for timed in results["startup"].values())
 
     # 3. Drift: the sample is smaller than the month, and both ways were timed on the stored run.
