@@ -2,7 +2,8 @@
 
 Usage: python -m bench [--out bench/out] [--smoke]
 
-Writes ``<out>/results.json`` and ``<out>/results.md`` (the table docs/BENCHMARKS.md quotes).
+Writes ``<out>/results.json`` and ``<out>/results.md`` (the tables docs/BENCHMARKS.md quotes), and
+``<out>/targets.md``: issue 16's targets table (figure | measured | target | met), also printed last.
 Generated logs are kept under ``<out>/data`` and reused when they exist (the generator is seeded).
 ``--smoke`` runs the same code paths on tiny data in about a minute; ``make test`` runs it.
 """
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import FORMATS, generate_logs
+from bench.report import markdown
+from bench.targets import markdown_table, target_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,17 +36,49 @@ class Plan:
 
     feature_users: int  # feature build and line validation, every format
     feature_users_parquet: int  # feature build once more, larger, Parquet only
-    scale_users: tuple[int, ...]  # whole runs, Parquet
-    drift_users: int  # drift stage and page timing use the stored run of this size
+    scale_users: tuple[int, ...]  # whole runs and the bare aggregation, Parquet
+    peer_users: tuple[int, ...]  # the peer pipeline, on the same files as the whole run
+    target_users: tuple[int, int]  # the sizes issue 16's "300k" and "1M" targets are read at
+    drift_users: int  # drift stage, start-up, page timing and readers use the stored run of this size
     drift_sample: int
     repeat: int
     seeds: int
-    page_repeat: int
+    page_repeat: int  # also the start-up processes timed per command
+    readers: int  # sessions opening their pages at once
+    warm_pages: bool  # page timing drops a first round that fills the server's caches
     memory_limit: str
 
 
-FULL = Plan(100_000, 1_000_000, (100_000, 1_000_000, 3_000_000), 1_000_000, 200_000, 3, 3, 5, "2GB")
-SMOKE = Plan(2_000, 4_000, (3_000,), 3_000, 1_000, 1, 2, 1, "2GB")
+FULL = Plan(
+    feature_users=100_000,
+    feature_users_parquet=1_000_000,
+    scale_users=(100_000, 300_000, 1_000_000, 3_000_000),
+    peer_users=(300_000, 1_000_000),
+    target_users=(300_000, 1_000_000),
+    drift_users=1_000_000,
+    drift_sample=200_000,
+    repeat=3,
+    seeds=3,
+    page_repeat=5,
+    readers=20,
+    warm_pages=True,
+    memory_limit="2GB",
+)
+SMOKE = Plan(
+    feature_users=2_000,
+    feature_users_parquet=4_000,
+    scale_users=(3_000,),
+    peer_users=(3_000,),
+    target_users=(3_000, 3_000),
+    drift_users=3_000,
+    drift_sample=1_000,
+    repeat=1,
+    seeds=2,
+    page_repeat=1,
+    readers=2,
+    warm_pages=False,
+    memory_limit="2GB",
+)
 
 
 def run_all(out: Path, plan: Plan) -> dict[str, Any]:
@@ -80,33 +115,42 @@ def run_all(out: Path, plan: Plan) -> dict[str, Any]:
         **compare_line_validation(_logs(out, plan.feature_users, "jsonl"), config, plan.repeat),
     }
 
-    results["scale"] = []
+    from bench.scale import bare_aggregation
+
+    results["scale"], results["peer"] = [], []
     for users in plan.scale_users:
+        logs = _logs(out, users, "parquet")
+        _say(f"bare aggregation, {users:,} users, parquet")
+        bare = bare_aggregation(logs, config, plan.repeat)
         _say(f"whole run, {users:,} users, parquet")
         state = out / "state" / str(users)
         shutil.rmtree(state, ignore_errors=True)
         measured = _subprocess_json(
-            [
-                "bench.scale",
-                "--logs",
-                str(_logs(out, users, "parquet")),
-                "--state",
-                str(state),
-                "--config",
-                str(config_path),
-            ]
+            ["bench.scale", "--logs", str(logs), "--state", str(state), "--config", str(config_path)]
         )
-        results["scale"].append({"users_generated": users, **measured})
+        results["scale"].append({"users_generated": users, **measured, "bare": bare})
+        if users in plan.peer_users:
+            _say(f"peer pipeline, {users:,} users, parquet")
+            peer = _subprocess_json(["bench.peer", "--logs", str(logs), "--html", str(out / f"peer-{users}.html")])
+            results["peer"].append({"users_generated": users, **peer})
 
     from bench.drift import compare_drift
+    from bench.startup import measure_startup
 
     _say(f"drift stage, {plan.drift_users:,} users")
     drift_state = out / "state" / str(plan.drift_users)
     results["drift"] = compare_drift(drift_state, seeds=plan.seeds)
-    results["pages"] = _pages(drift_state, plan.page_repeat)
+    _say("start-up of the command line")
+    results["startup"] = measure_startup(
+        _logs(out, plan.drift_users, "parquet"), drift_state, out / "state" / "startup", config_path, plan.page_repeat
+    )
+    results["pages"] = _pages(drift_state, plan, out / "script_runs.jsonl")
     results["seconds"] = round(time.perf_counter() - started, 1)
+    targets = target_rows(results, plan.target_users)
+    results["targets"] = [target.__dict__ for target in targets]
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    (out / "results.md").write_text(markdown(results, targets), encoding="utf-8")
+    (out / "targets.md").write_text(markdown_table(targets), encoding="utf-8")
     return results
 
 
@@ -130,21 +174,26 @@ def _subprocess_json(module_args: list[str]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _pages(state: Path, repeat: int) -> dict[str, Any]:
-    from bench.page_timing import chromium_path, measure, measure_server, measure_switch
+def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
+    """Page render times in AppTest, then in Chromium against one server, which the readers share afterwards."""
+    from bench.page_timing import chromium_path, measure, measure_server, measure_switch, serve
+    from bench.readers import measure_readers
 
     _say("page render times, server (AppTest)")
-    pages: dict[str, Any] = {"server": measure_server(state, repeat)}
+    pages: dict[str, Any] = {"server": measure_server(state, plan.page_repeat)}
     if chromium_path() is None:
         _say("browser timing skipped: no chromium (apt-get install -y chromium)")
         pages["skipped"] = "no chromium found; install it with apt-get install -y chromium"
         return pages
-    _say("page render times, headless Chromium")
-    for kind, times in (("browser", measure(state, repeat)), ("switch", measure_switch(state, repeat))):
-        pages[kind] = {
-            page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-            for page, v in times.items()
-        }
+    with serve(state, runs) as server:
+        _say("page render times, headless Chromium")
+        for kind, timing in (("browser", measure), ("switch", measure_switch)):
+            pages[kind] = {
+                page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
+                for page, v in timing(server.url, plan.page_repeat, plan.warm_pages).items()
+            }
+        _say(f"{plan.readers} readers at once")
+        pages["readers"] = measure_readers(server, plan.readers, warm=False)  # the page timing filled the caches
     return pages
 
 
@@ -178,139 +227,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The results as Markdown tables, each figure with its target beside it."""
-    m = results["machine"]
-    lines = [
-        (
-            f"Measured {results['started']} on {m['cores']} cores, {m['memory_gb']} GB ({m['cpu']}); "
-            f"Python {m['python']}, DuckDB {m['duckdb']}, Evidently {m['evidently']}, "
-            f"scikit-learn {m['scikit-learn']}. Whole benchmark: {results['seconds']:.0f} s."
-        ),
-        "",
-    ]
-    lines += [
-        "### Feature build (one month's features and the next month's target)",
-        "",
-        (
-            "| logs | events | bare GROUP BY over the files | mlwatch build | ratio (target ≤ 1.3) "
-            "| pandas read + build | pandas build / mlwatch build (target ≥ 15) | ingest + build vs pandas |"
-        ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for f in results["features"]:
-        s = f["seconds"]
-        mlwatch_total = s["mlwatch_ingest"] + s["mlwatch_build"]
-        lines.append(
-            f"| {f['users_generated']:,} users, {f['format']} | {f['rows']:,} | {s['bare_files']:.3f} s "
-            f"| {s['mlwatch_build']:.3f} s | {s['mlwatch_build'] / s['bare_files']:.2f}x "
-            f"(vs the same query on the table: {s['mlwatch_build'] / s['bare_table']:.2f}x) "
-            f"| {s['pandas_read']:.2f} + {s['pandas_build']:.2f} s | {s['pandas_build'] / s['mlwatch_build']:.1f}x "
-            f"| {mlwatch_total:.2f} s vs {s['pandas_read'] + s['pandas_build']:.2f} s: "
-            f"{(s['pandas_read'] + s['pandas_build']) / mlwatch_total:.1f}x |"
-        )
-    v = results["validation"]["seconds"]
-    lines += [
-        "",
-        f"### Rejected-row counting (clean JSON Lines, {results['validation']['rows']:,} events)",
-        "",
-        (
-            "| lines read as text and validated | read_json, same validation | ratio (target ≤ 1.5) "
-            "| bare read_json, no validation |"
-        ),
-        "|---:|---:|---:|---:|",
-        (
-            f"| {v['text_validated']:.3f} s | {v['read_json']:.3f} s | {v['text_validated'] / v['read_json']:.2f}x "
-            f"| {v['read_json_bare']:.3f} s ({v['text_validated'] / v['read_json_bare']:.2f}x) |"
-        ),
-    ]
-    lines += [
-        "",
-        "### Whole monthly run (Parquet; targets at 1M users: < 60 s, peak RSS < 4 GB)",
-        "",
-        "| users | events read | run | peak RSS | spilled | " + " | ".join(_STAGES) + " |",
-        "|---:|---:|---:|---:|---:|" + "---:|" * len(_STAGES),
-    ]
-    for r in results["scale"]:
-        by_stage = {s["stage"]: s for s in r["stages"]}
-        cells = [
-            f"{by_stage[k]['seconds']:.1f} s / {_gb(by_stage[k]['peak_rss_bytes'])}" if k in by_stage else "–"
-            for k in _STAGES.values()
-        ]
-        lines.append(
-            f"| {r['users_generated']:,} | {r['rows_read']:,} | {r['run_seconds']:.1f} s "
-            f"| {_gb(r['peak_rss_bytes'])} | {_gb(r['spilled_bytes'])} | " + " | ".join(cells) + " |"
-        )
-    d = results["drift"]
-    worst = max(d["max_score_difference"].values())
-    lines += [
-        "",
-        (
-            f"### Drift stage ({d['users']['current']:,} users; Evidently on a {d['sample_size']:,}-user "
-            f"sample, seeds 0–{d['seeds'] - 1})"
-        ),
-        "",
-        (
-            "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
-            "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
-            "| largest score difference (target ≤ 0.01) | same check statuses |"
-        ),
-        "|---:|---:|---:|---:|---:|---|",
-        (
-            f"| {d['seconds']['mlwatch']:.1f} s | {d['seconds']['evidently_full']:.1f} s "
-            f"| {d['seconds']['evidently_full'] / d['seconds']['mlwatch']:.1f}x "
-            f"| {d['seconds']['mlwatch_metrics_full']:.1f} s "
-            f"({d['seconds']['mlwatch_metrics_full'] / d['seconds']['mlwatch']:.1f}x) | {worst:.4f} "
-            f"| {'yes' if d['same_check_status'] else 'NO'} |"
-        ),
-        "",
-        "| column | full-data score | largest difference of the sample | threshold |",
-        "|---|---:|---:|---:|",
-    ]
-    for column, score in d["full_scores"].items():
-        lines.append(
-            f"| {column} | {score:.4f} | {d['max_score_difference'][column]:.4f} | {d['thresholds'][column]:g} |"
-        )
-    p = results["pages"]
-    lines += [
-        "",
-        f"### Page render time, stored {d['users']['current']:,}-user run (target < 2 s)",
-        "",
-        (
-            "| page | server, first (AppTest) | server, cached | browser, fresh session: median / worst "
-            "| browser, page switch from the Overview: median / worst |"
-        ),
-        "|---|---:|---:|---:|---:|",
-    ]
-    for page, server in p["server"].items():
-        lines.append(
-            f"| {page} | {server['first']:.2f} s | {server['cached']:.2f} s "
-            f"| {_timing(p.get('browser', {}).get(page))} | {_timing(p.get('switch', {}).get(page))} |"
-        )
-    if "skipped" in p:
-        lines.append(f"Browser timing skipped: {p['skipped']}.")
-    return "\n".join(lines) + "\n"
-
-
-# column title -> stage name reported by the pipeline
-_STAGES = {
-    "ingest": "Reading the logs",
-    "features": "Building the monthly features",
-    "model": "Training the model on the reference month",
-    "checks": "Checking the current month against the reference month",
-    "estimate": "Estimating this month's error and ranking before its purchases are known",
-    "store": "Storing the run",
-}
-
-
-def _timing(measured: dict[str, float] | None) -> str:
-    return f"{measured['median']:.2f} s / {measured['worst']:.2f} s" if measured else "–"
-
-
-def _gb(size: int) -> str:
-    return f"{size / 2**30:.2f} GB" if size >= 2**27 else f"{size / 2**20:.0f} MB"
-
-
 def _say(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
@@ -322,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = run_all(args.out, SMOKE if args.smoke else FULL)
     print((args.out / "results.md").read_text(encoding="utf-8"))
+    print("Targets (issue 16):\n")
+    print((args.out / "targets.md").read_text(encoding="utf-8"))
     print(f"results: {args.out / 'results.json'} ({results['seconds']:.0f} s)")
     return 0
 

@@ -1,13 +1,15 @@
 """Time to first render of the dashboard's pages from a stored run: in the server and in headless Chromium.
 
 Usage: python -m bench.page_timing --state DIR [--repeat 5]
-``server``: the page script's run time in Streamlit's AppTest (reading the stored run, building
-every element), first with empty caches, then cached. ``browser``: starts ``streamlit run app.py``
-on a free 127.0.0.1 port against DIR and times, in a fresh browser session (nothing cached), from
-navigation to the page's key element. ``switch``: in one session, from clicking a page in the
-sidebar to its key element, the way a user moves from the Overview to another page. ``running``:
-the same click until the page is complete, its key element drawn and Streamlit's "running"
-indicator gone (what a person waits for before the page stops changing).
+Every page a signed-in user can open (demo mode: the state has no accounts, so the local user is an
+approver, who also sees the Audit page). ``server``: the page script's run time in Streamlit's AppTest
+(reading the stored run, building every element), first with empty caches, then cached. ``browser``:
+starts ``streamlit run app.py`` (through ``bench.timed_server``) on a free 127.0.0.1 port against
+DIR and times, in a fresh browser session (nothing cached), from navigation to the page's key
+element. ``switch``: in one session, from clicking a page in the sidebar to its key element, the
+way a user moves from the Overview to another page. ``running``: the same click until the page is
+complete, its key element drawn and Streamlit's "running" indicator gone (what a person waits for
+before the page stops changing). One server serves every browser measurement.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from bench.timed_server import RUNS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -35,13 +41,31 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
-# page path -> selector of the element whose appearance counts as "rendered"
+# page path -> selector of the element whose appearance counts as "rendered" (the first one that matches)
 PAGES = {
     "overview": "[data-testid='gate-status']",
     "drift": "[data-testid='stVegaLiteChart'] svg.marks >> nth=3",
     "data": ".js-plotly-plot",
     "model": ".js-plotly-plot",
+    # an open run's download button, or the sign-off form of a closed one (the last thing the page draws)
+    "export": "[data-testid='stDownloadButton'], [data-testid='stForm']",
+    "history": ".js-plotly-plot",
+    "audit": "[data-testid='stDataFrame']",
 }
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running dashboard: its address, its process (for its memory) and the file its script runs are timed in."""
+
+    url: str
+    pid: int
+    runs: Path
+
+    def rss(self) -> int:
+        """The server process's resident memory in bytes."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
 
 
 def chromium_path() -> str | None:
@@ -50,20 +74,23 @@ def chromium_path() -> str | None:
     return path if Path(path).exists() else None
 
 
-def measure(state: Path, repeat: int) -> dict[str, list[float]]:
-    """Return the render times in seconds of each page, ``repeat`` fresh sessions each."""
+def measure(url: str, repeat: int, warm: bool = True) -> dict[str, list[float]]:
+    """Return the render times in seconds of each page, ``repeat`` fresh sessions each.
+
+    ``warm``: a first round fills the server's caches and is dropped (``--smoke`` skips it).
+    """
     from playwright.sync_api import sync_playwright
 
-    with _server(state) as url, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         times: dict[str, list[float]] = {page: [] for page in PAGES}
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        for round_ in range(repeat + 1):  # the first round warms the server's caches and is dropped
+        for round_ in range(0 if warm else 1, repeat + 1):
             for page_name, selector in PAGES.items():
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 start = time.perf_counter()
                 page.goto(f"{url}/{'' if page_name == 'overview' else page_name}")
-                page.locator(selector).wait_for(timeout=60_000)
+                page.locator(selector).first.wait_for(timeout=60_000)
                 if round_:
                     times[page_name].append(time.perf_counter() - start)
                 context.close()
@@ -71,22 +98,27 @@ def measure(state: Path, repeat: int) -> dict[str, list[float]]:
         return times
 
 
-def measure_switch(state: Path, repeat: int) -> dict[str, list[float]]:
-    """Return, per page, the times from a click in the sidebar on the Overview to the page's key element."""
+def measure_switch(url: str, repeat: int, warm: bool = True) -> dict[str, list[float]]:
+    """Return, per page, the times from a click in the sidebar on the Overview to the page's key element.
+
+    One session: the Overview is loaded once, then reached again from the sidebar before each page.
+    ``warm``: a first round loads the bundles and is dropped.
+    """
     from playwright.sync_api import sync_playwright
 
     titles = {"drift": "Drift", "data": "Data", "model": "Model"}
-    with _server(state) as url, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         times: dict[str, list[float]] = {name: [] for name in titles}
-        for round_ in range(repeat + 1):  # the first round loads the bundles and is dropped
+        page.goto(url)
+        for round_ in range(0 if warm else 1, repeat + 1):
             for name, title in titles.items():
-                page.goto(url)
+                page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
                 page.locator(PAGES["overview"]).wait_for(timeout=60_000)
                 start = time.perf_counter()
                 page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-                page.locator(PAGES[name]).wait_for(timeout=60_000)
+                page.locator(PAGES[name]).first.wait_for(timeout=60_000)
                 if round_:
                     times[name].append(time.perf_counter() - start)
         browser.close()
@@ -97,11 +129,11 @@ RUNNING_PAGES = {"Data": ".js-plotly-plot", "History": ".js-plotly-plot", "Drift
                  "Export": "h1:has-text('Export ·')"}  # fmt: skip
 
 
-def measure_running(state: Path, repeat: int) -> dict[str, list[float]]:
+def measure_running(url: str, repeat: int) -> dict[str, list[float]]:
     """Return, per page, the times from a click in the sidebar on the Overview until the page has stopped running."""
     from playwright.sync_api import sync_playwright
 
-    with _server(state) as url, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         times: dict[str, list[float]] = {name.lower(): [] for name in RUNNING_PAGES}
@@ -160,17 +192,19 @@ def _serve_through_navigation() -> None:
 
 
 @contextlib.contextmanager
-def _server(state: Path) -> Iterator[str]:
+def serve(state: Path, runs: Path) -> Iterator[Server]:
+    """Start the dashboard on a free 127.0.0.1 port against ``state``, its script runs timed into ``runs``;
+    stopped on leaving."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "MLWATCH_STATE": str(state)}
+    runs.unlink(missing_ok=True)
+    env = {**os.environ, "MLWATCH_STATE": str(state), RUNS_ENV: str(runs)}
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "streamlit",
-            "run",
+            "bench.timed_server",
             "app.py",
             "--server.port",
             str(port),
@@ -187,7 +221,7 @@ def _server(state: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url)
-        yield url
+        yield Server(url, server.pid, runs)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -209,17 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    for page, server in measure_server(Path(args.state), args.repeat).items():
+    state = Path(args.state)
+    for page, server in measure_server(state, args.repeat).items():
         print(f"server   {page:<9} first {server['first']:.2f} s  cached {server['cached']:.2f} s")
-    for kind, times in (
-        ("browser", measure(Path(args.state), args.repeat)),
-        ("switch", measure_switch(Path(args.state), args.repeat)),
-        ("running", measure_running(Path(args.state), args.repeat)),
-    ):
-        for page, values in times.items():
-            print(
-                f"{kind:<8} {page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s  (n={len(values)})"
-            )
+    with tempfile.TemporaryDirectory() as scratch, serve(state, Path(scratch) / "runs.jsonl") as running:
+        for kind, measure_kind in (("browser", measure), ("switch", measure_switch), ("running", measure_running)):
+            for page, values in measure_kind(running.url, args.repeat).items():
+                print(
+                    f"{kind:<8} {page:<9} median {statistics.median(values):.2f} s  worst {max(values):.2f} s"
+                    f"  (n={len(values)})"
+                )
     return 0
 
 

@@ -1,9 +1,13 @@
-"""One whole monthly run, timed and measured stage by stage, in a process of its own.
+"""One whole monthly run, timed and measured stage by stage, in a process of its own; and the bare aggregation.
 
 Usage: python -m bench.scale --logs DIR --state DIR [--config FILE] [--reference 2026-03 --current 2026-04]
 Prints one JSON object: seconds and peak resident memory (RSS) of each stage, the whole run's
 wall time and peak RSS, the most DuckDB spilled to its temp folder, and the run's figures.
 A thread samples /proc/self/statm every 20 ms, so a stage's peak is the highest RSS seen in it.
+
+``bare_aggregation`` times the least any correct run must do with the same files: one DuckDB
+query over every file the run reads, counting each user's events of each feature per month into a
+temporary table, with the run's ``[engine]`` limits.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlwatch.config import Config
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -82,6 +89,40 @@ def measure_run(logs: Path, state: Path, config_path: Path | None, reference: st
         ],
         "run_id": result.run_id,
     }
+
+
+def bare_aggregation(logs: Path, config: Config, repeat: int = 3) -> dict[str, Any]:
+    """Seconds (best of ``repeat``) of one query over every log file into ``CREATE TEMP TABLE t``:
+    per user and month, the events and each feature's events; and the rows (user-months) it made."""
+    import tempfile
+
+    from bench.features import events_source
+    from mlwatch.ingest import db
+    from mlwatch.ingest.files import find_log_files
+
+    files = [str(p) for p in find_log_files(logs)]
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE event IN ({', '.join(db.quote_literal(e) for e in events)})) AS {db.quote_ident(name)}"
+        for name, events in config.features.items()
+    )
+    sql = f"""
+        CREATE OR REPLACE TEMP TABLE t AS
+        SELECT user_id, date_trunc('month', ts) AS month, count(*) AS events, {counts}
+        FROM {events_source(files, "parquet")} GROUP BY ALL
+    """
+    times = []
+    with tempfile.TemporaryDirectory() as spill:
+        con = db.connect(memory_limit=config.engine.memory_limit, temp_directory=spill, threads=config.engine.threads)
+        try:
+            con.execute("SET enable_progress_bar = false")
+            for _ in range(repeat):
+                started = time.perf_counter()
+                con.execute(sql)
+                times.append(time.perf_counter() - started)
+            rows = int(con.execute("SELECT count(*) FROM t").fetchall()[0][0])
+        finally:
+            con.close()
+    return {"seconds": round(min(times), 3), "rows": rows, "files": len(files)}
 
 
 def _rss() -> int:
