@@ -30,13 +30,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import KFold
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 from mlwatch.monthly.model import predict_rows, thread_limit
 from mlwatch.summary import MaeEstimate
@@ -111,6 +111,9 @@ def held_out_predictions(
 
 
 def _held_out(x: np.ndarray, y: np.ndarray, features: list[str], primary: Any, seed: int) -> HeldOut:
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
     folds = list(KFold(FOLDS, shuffle=True, random_state=seed).split(x)) if len(x) >= 2 * FOLDS else []
     if not folds:
         fitted = clone(primary).fit(x, y)
@@ -199,6 +202,8 @@ def predict_errors(model: ErrorModel, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _fit_errors(held: HeldOut, seed: int, stress: bool) -> ErrorModel:
+    from sklearn.model_selection import KFold
+
     x, y, oof = held.x, held.y, held.prediction
     stressed_x = held.stressed_x if stress else np.zeros((0, x.shape[1]))
     stressed_pred = held.stressed_prediction if stress else np.zeros(0)
@@ -258,6 +263,8 @@ def _inputs(x: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 
 
 def _error_estimator(seed: int) -> BinnedRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return BinnedRegressor(
         HistGradientBoostingRegressor(
             max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=seed

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.metrics import mean_absolute_error, r2_score
-from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 TOP_SHARE = 0.10
 SEED = 0
@@ -60,6 +59,8 @@ def split_rows(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``train_model``'s rows of a reference month of ``rows`` users (at least 50): the rows it fits, the fifth it
     validates on (in the split's order), and every row it never saw (the validation fifth and the rows left out of
     the fitted sample, in row order)."""
+    from sklearn.model_selection import train_test_split
+
     fit, validate = train_test_split(np.arange(rows), test_size=0.2, random_state=SEED)
     if len(fit) <= FIT_ROWS:
         return fit, validate, np.sort(validate)
@@ -92,6 +93,8 @@ def predict_rows(estimator: Any, x: np.ndarray) -> np.ndarray:
 
 def thread_limit(rows: int) -> Any:
     """One OpenMP thread for scikit-learn's work on fewer than ``SINGLE_THREAD_ROWS`` rows (a context manager)."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(1 if rows < SINGLE_THREAD_ROWS else None, user_api="openmp")
 
 
@@ -102,6 +105,8 @@ def evaluate_predictions(actual: np.ndarray, predicted: np.ndarray) -> dict[str,
     prediction who are also in the top 10% by actual purchases (ties at the
     cut-off count as in; a user with no purchase never does).
     """
+    from sklearn.metrics import mean_absolute_error, r2_score
+
     actual = np.asarray(actual, dtype="float64")
     predicted = np.asarray(predicted, dtype="float64")
     if len(actual) < 2:
@@ -123,4 +128,6 @@ def _fit(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
 
 
 def _estimator() -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05, random_state=SEED)

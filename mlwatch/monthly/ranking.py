@@ -32,7 +32,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from mlwatch.monthly.estimate import SEED, BinnedRegressor, HeldOut
 from mlwatch.monthly.model import predict_rows, thread_limit
@@ -138,6 +137,8 @@ def _inputs(x: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 
 
 def _purchase_estimator(seed: int) -> BinnedRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return BinnedRegressor(
         HistGradientBoostingRegressor(
             loss="poisson", max_iter=100, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=seed
