@@ -6,6 +6,7 @@ chains them and stores the run. docs/ARCHITECTURE.md shows the stages and their 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -173,10 +174,10 @@ def run_monthly(
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)
     try:
-        with db.engine_errors(str(logs)):
+        with db.engine_errors(str(logs)), contextlib.ExitStack() as held:
             if to_date and loaded is None:  # a daily run reads only the log files it has not read before
                 stages("Reading the logs")
-                ingest = read_to_date(con, str(logs), config, state, reference, to_date, within)
+                ingest = held.enter_context(read_to_date(con, str(logs), config, state, reference, to_date, within))
             else:
                 ingest = read_stage(con, str(logs), config, stages, loaded, within)
                 if to_date:

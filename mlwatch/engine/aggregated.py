@@ -23,6 +23,9 @@ from mlwatch.months import month_days, month_of, month_start, next_month
 USER_MONTHS = "user_months"
 EVENT_HOURS = "event_hours"
 FEATURE_COLUMNS = "user_month_features"  # feature name -> the event names its column counts
+# ``month, user_id, names``: the event names each user used, for the rare question of who used a name
+# (``user_share``): a view of ``user_months``, or of the kept days of a month-to-date run (``monthly/to_date.py``).
+USER_NAMES = "user_names"
 
 
 def store_tables(
@@ -40,6 +43,7 @@ def store_tables(
     finally:
         con.unregister("incoming_user_months")
         con.unregister("incoming_event_hours")
+    con.execute(f"CREATE OR REPLACE VIEW {USER_NAMES} AS SELECT month, user_id, names FROM {USER_MONTHS}")
     record_features(con, features)
 
 
@@ -141,9 +145,9 @@ def user_share(con: duckdb.DuckDBPyConnection, new: str, old: str, reference: st
     """
     last = month_of(end - timedelta(microseconds=1))
     seen, users = con.execute(
-        f"""WITH n AS (SELECT DISTINCT user_id FROM {USER_MONTHS}
+        f"""WITH n AS (SELECT DISTINCT user_id FROM {USER_NAMES}
                        WHERE month > ? AND month <= ? AND list_contains(names, ?)),
-                 o AS (SELECT user_id FROM {USER_MONTHS} WHERE month = ? AND list_contains(names, ?))
+                 o AS (SELECT DISTINCT user_id FROM {USER_NAMES} WHERE month = ? AND list_contains(names, ?))
             SELECT count(o.user_id), count(*) FROM n LEFT JOIN o ON n.user_id = o.user_id""",
         [reference, last, new, reference, old],
     ).fetchall()[0]

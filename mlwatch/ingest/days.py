@@ -23,6 +23,7 @@ from the days.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from mlwatch.ingest.logs import (
     reject_sample,
     require_fields,
 )
-from mlwatch.ingest.remote import ObjectPath, register_filesystems
+from mlwatch.ingest.remote import ObjectPath, is_remote, register_filesystems
 from mlwatch.monthly.timeline import HOURLY_SQL
 from mlwatch.state import partials
 from mlwatch.state.partials import DayRecord, FileRecord, Partials
@@ -55,10 +56,12 @@ _FIELD_REASONS = ("missing_user_id", "missing_event", "missing_timestamp")  # ro
 
 
 def reading_key(logs: str, config: Config, within: tuple[Path | str, ...] | None) -> dict[str, Any]:
-    """What the kept partials depend on: the logs location, the columns read, the features counted."""
+    """What the kept partials depend on: the logs location (a local path made absolute), the columns read,
+    the features counted, and whether file names are resolved (a browser run's, ``within``)."""
     columns = config.to_dict()["columns"]
     features = {name: list(events) for name, events in config.features.items()}
-    return {"logs": str(logs), "browser": within is not None, "columns": columns, "features": features}
+    where = str(logs) if is_remote(logs) else os.path.abspath(logs)
+    return {"logs": where, "browser": within is not None, "columns": columns, "features": features}
 
 
 def file_identity(path: LogFile) -> str:

@@ -12,6 +12,8 @@ never exported.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +52,7 @@ def same_days(reference: str, as_of: date) -> int:
     return min(as_of.day, len(month_days(reference)))
 
 
+@contextlib.contextmanager
 def read_to_date(
     con: duckdb.DuckDBPyConnection,
     logs: str,
@@ -58,10 +61,12 @@ def read_to_date(
     reference: str,
     as_of: date,
     within: tuple[Path | str, ...] | None = None,
-) -> IngestReport:
+) -> Iterator[IngestReport]:
     """Read the logs for a month-to-date run: only the files not read before, the others from their kept days.
 
-    Fills ``user_months`` and ``event_hours`` with the days the run sees (``engine/aggregated.py``).
+    Fills ``user_months``, ``event_hours`` and ``user_names`` with the days the run sees
+    (``engine/aggregated.py``) and yields the ingest report. The partials stay held until the block
+    ends: ``user_names`` reads the kept days when asked, so no other run may replace them meanwhile.
 
     Raises:
         InputError: unusable logs (as a whole read says it).
@@ -73,7 +78,7 @@ def read_to_date(
         current = days.update(con, files, config, kept)
         report = days.ingest_report(con, logs, files, config, current)
         _store_days(con, current, _days_seen(current, reference, as_of), config)
-    return report
+        yield report
 
 
 def _days_seen(kept: partials.Partials, reference: str, as_of: date) -> list[str]:
@@ -89,29 +94,34 @@ def _days_seen(kept: partials.Partials, reference: str, as_of: date) -> list[str
 
 
 def _store_days(con: duckdb.DuckDBPyConnection, kept: partials.Partials, seen: list[str], config: Config) -> None:
-    """``user_months`` (each user's month: the sums of its days, its days as a bit mask, the names used, and the
-    target: its next month's count of the target feature) and ``event_hours``, from the days ``seen``."""
+    """``user_months`` (each user's month: the sums of its days, its days as a bit mask, and the target: its next
+    month's count of the target feature), ``event_hours`` and ``user_names`` (a view), from the days ``seen``.
+
+    The names a user used are read from the days only when asked (``aggregated.user_share``): merging them
+    into each user's month would cost more than everything else here.
+    """
     names = list(config.features)
     sums = ", ".join(f"CAST(sum({quote_ident(n)}) AS BIGINT) AS {quote_ident(n)}" for n in names)
     counts = [(quote_ident(n), "BIGINT") for n in names]
-    users = _scan(
-        kept,
-        seen,
-        "users",
-        [("day", "DATE"), ("user_id", "VARCHAR"), ("events", "BIGINT"), *counts, ("names", "VARCHAR[]")],
-    )
+    schema = [("day", "DATE"), ("user_id", "VARCHAR"), ("events", "BIGINT"), *counts, ("names", "VARCHAR[]")]
+    users = _scan(kept, seen, "users", schema)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE seen_months AS
+        SELECT date_trunc('month', day) AS start, user_id, CAST(sum(events) AS BIGINT) AS events, {sums},
+               bit_or(CAST(1 AS BIGINT) << (dayofmonth(day) - 1)) AS days
+        FROM {users} GROUP BY ALL
+    """)  # fmt: skip
     con.execute(f"""
         CREATE OR REPLACE TABLE {aggregated.USER_MONTHS} AS
-        WITH m AS (
-            SELECT date_trunc('month', day) AS start, user_id, CAST(sum(events) AS BIGINT) AS events, {sums},
-                   bit_or(CAST(1 AS BIGINT) << (dayofmonth(day) - 1)) AS days,
-                   list_sort(list_distinct(flatten(list(names)))) AS names
-            FROM {users} GROUP BY ALL
-        )
         SELECT strftime(m.start, '%Y-%m') AS month, m.user_id, m.events, {", ".join(f"m.{quote_ident(n)}" for n in names)},
-               coalesce(t.{quote_ident(config.target)}, 0) AS target, m.days, m.names
-        FROM m LEFT JOIN m AS t ON t.user_id = m.user_id AND t.start = m.start + INTERVAL 1 MONTH
+               coalesce(t.{quote_ident(config.target)}, 0) AS target, m.days
+        FROM seen_months m LEFT JOIN seen_months t ON t.user_id = m.user_id AND t.start = m.start + INTERVAL 1 MONTH
     """)  # fmt: skip
+    con.execute("DROP TABLE seen_months")
+    con.execute(
+        f"CREATE OR REPLACE VIEW {aggregated.USER_NAMES} AS SELECT strftime(day, '%Y-%m') AS month, user_id, names "
+        f"FROM {users}"
+    )
     hours = _scan(
         kept, seen, "hours", [("event", "VARCHAR"), ("hour", "TIMESTAMP"), ("events", "BIGINT"), ("users", "BIGINT")]
     )

@@ -116,6 +116,7 @@ def test_daily_runs_read_only_new_files_and_match_a_whole_read(capsys, tmp_path,
     tenth = run("2026-05-10")
     assert [change["field"] for change in tenth["ingest"]["field_changes"]] == ["user_id"]
     assert any(change["kind"] == "stopped" and change["event"] == "user_login" for change in tenth["changes"])
+    assert any(change.get("replaces") for change in tenth["changes"])  # with the share of users of both names
     final = _kept_days(daily)
     assert {day for day in now if final.get(day) != now[day]} == {"2026-05-02", "2026-05-04"}  # 4 May: an id of 2 May
     assert all(final[day] == kept[day] for day in kept if day < "2026-05-01")
