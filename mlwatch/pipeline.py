@@ -6,6 +6,7 @@ chains them and stores the run. docs/ARCHITECTURE.md shows the stages and their 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -43,7 +44,7 @@ from mlwatch.monthly.timeline import (
     FEATURE_DAILY_FILE,
     TIMELINE_FILE,
 )
-from mlwatch.monthly.to_date import parse_as_of, release_events, restrict_events
+from mlwatch.monthly.to_date import parse_as_of, read_to_date, release_events, restrict_events
 from mlwatch.months import month_name, next_month, parse_month, previous_month
 from mlwatch.scoring import PreparedModel, ScoredModel, for_months, model_stage, prepare_model, reference_held_out
 from mlwatch.state import store
@@ -175,10 +176,14 @@ def run_monthly(
     con = loaded.con if loaded else connect(config, state)
     stages = _Stages(progress or _silent)
     try:
-        with db.engine_errors(str(logs)):
-            ingest = read_stage(con, str(logs), config, stages, loaded, within)
-            if to_date:
-                restrict_events(con, reference, to_date)
+        with db.engine_errors(str(logs)), contextlib.ExitStack() as held:
+            if to_date and loaded is None:  # a daily run reads only the log files it has not read before
+                stages("Reading the logs")
+                ingest = held.enter_context(read_to_date(con, str(logs), config, state, reference, to_date, within))
+            else:
+                ingest = read_stage(con, str(logs), config, stages, loaded, within)
+                if to_date:
+                    restrict_events(con, reference, to_date)
             asked = Months(reference, current, (), to_date)
             result = _run(con, str(logs), asked, ingest, config, state, started_by, stages, prepared)
             _record_contract(state, config, started_by, result.run_id)

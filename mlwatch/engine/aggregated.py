@@ -6,22 +6,26 @@ target, the days the user was active as a bit mask and the event names used) and
 name and hour (``event_hours``). The functions of ``monthly/features.py``, ``timeline.py``,
 ``vocabulary.py`` and ``changes.py`` answer from these tables when the session holds them
 (``active``), with the same results as from ``events``: model, drift, checks, gate and state run unchanged.
+A month-to-date run fills the same tables from the days it keeps with the state (``monthly/to_date.py``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import quote_ident
-from mlwatch.months import month_days, month_start, next_month
+from mlwatch.months import month_days, month_of, month_start, next_month
 
 USER_MONTHS = "user_months"
 EVENT_HOURS = "event_hours"
 FEATURE_COLUMNS = "user_month_features"  # feature name -> the event names its column counts
+# ``month, user_id, names``: the event names each user used, for the rare question of who used a name
+# (``user_share``): a view of ``user_months``, or of the kept days of a month-to-date run (``monthly/to_date.py``).
+USER_NAMES = "user_names"
 
 
 def store_tables(
@@ -39,6 +43,12 @@ def store_tables(
     finally:
         con.unregister("incoming_user_months")
         con.unregister("incoming_event_hours")
+    con.execute(f"CREATE OR REPLACE VIEW {USER_NAMES} AS SELECT month, user_id, names FROM {USER_MONTHS}")
+    record_features(con, features)
+
+
+def record_features(con: duckdb.DuckDBPyConnection, features: dict[str, tuple[str, ...]]) -> None:
+    """Keep which event names each feature column of ``user_months`` counts."""
     con.execute(f"CREATE OR REPLACE TABLE {FEATURE_COLUMNS} (name VARCHAR, events VARCHAR[])")
     con.executemany(f"INSERT INTO {FEATURE_COLUMNS} VALUES (?, ?)", [[n, list(e)] for n, e in features.items()])
 
@@ -130,16 +140,14 @@ def event_counts_sql() -> str:
 def user_share(con: duckdb.DuckDBPyConnection, new: str, old: str, reference: str, end: datetime) -> tuple[int, int]:
     """Of the users of ``new`` after the reference month (up to ``end``), how many used ``old`` in it, and how many.
 
-    Raises:
-        InputError: ``end`` is not a month's start (a month-to-date period is not kept per user).
+    The tables hold nothing from ``end`` on: a month's start, or (month to date, ``monthly/to_date.py``)
+    the day after ``--as-of``, whose month's row holds its days up to then.
     """
-    if (end.day, end.hour, end.minute, end.second) != (1, 0, 0, 0):
-        raise InputError(_TO_DATE)
-    last = f"{end.year:04d}-{end.month:02d}"
+    last = month_of(end - timedelta(microseconds=1))
     seen, users = con.execute(
-        f"""WITH n AS (SELECT DISTINCT user_id FROM {USER_MONTHS}
-                       WHERE month > ? AND month < ? AND list_contains(names, ?)),
-                 o AS (SELECT user_id FROM {USER_MONTHS} WHERE month = ? AND list_contains(names, ?))
+        f"""WITH n AS (SELECT DISTINCT user_id FROM {USER_NAMES}
+                       WHERE month > ? AND month <= ? AND list_contains(names, ?)),
+                 o AS (SELECT DISTINCT user_id FROM {USER_NAMES} WHERE month = ? AND list_contains(names, ?))
             SELECT count(o.user_id), count(*) FROM n LEFT JOIN o ON n.user_id = o.user_id""",
         [reference, last, new, reference, old],
     ).fetchall()[0]
@@ -147,7 +155,7 @@ def user_share(con: duckdb.DuckDBPyConnection, new: str, old: str, reference: st
 
 
 def refuse_to_date() -> None:
-    """A month-to-date run cuts the reference month by day, which per-user monthly tables cannot.
+    """A month-to-date run cuts the reference month by day, which an engine's per-user monthly tables cannot.
 
     Raises:
         InputError: always.

@@ -148,7 +148,7 @@ def _aggregate(
     if rows_read == 0:
         raise InputError(f"{logs}: every log file is empty; check the path and the export job")
     _require_json_fields(spark, files, config)
-    # As in the DuckDB engine (logs._find_duplicates): find the few repeated ids by a cheap aggregation
+    # As in the DuckDB engine (logs.find_duplicates): find the few repeated ids by a cheap aggregation
     # first, then order only their rows to keep the first (ts, file, line, read order).
     spark.sql("""
         SELECT file, pos, ts FROM (

@@ -69,16 +69,13 @@ def read_events(
     # One table holds every row read; rejected and duplicate rows are deleted from it once counted,
     # so the events are never copied (at tens of millions of rows a copy doubles the memory).
     con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
-    drop_rejects(con)
-    for part in staging_parts(files, columns):
-        _execute(con, files, f"INSERT INTO events {validated_sql(part, columns)}")
-    drop_rejects(con)
+    append_rows(con, files, columns)
     _check_fields_present(con, files, columns)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE rejected AS
         SELECT file, line, reason, coalesce(raw, '') AS text FROM events WHERE reason IS NOT NULL
     """)
-    _find_duplicates(con)
+    find_duplicates(con)
     report = replace(_summarise(con, sample_size), field_changes=field_changes(con, columns))
     con.execute("DELETE FROM events WHERE reason IS NOT NULL OR rowid IN (SELECT row FROM duplicate_rows)")
     for column in ("line", "reason", "raw"):
@@ -91,6 +88,20 @@ def read_events(
             f"({reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
         )
     return report
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, files: list[LogFile], columns: Columns) -> None:
+    """Add every row of ``files`` to ``events``, valid or rejected (with its reason), before de-duplication.
+
+    A file's rows keep their order in the file (``rowid``), whichever other files are read with it.
+
+    Raises:
+        InputError: a file cannot be read, or lacks a required column.
+    """
+    drop_rejects(con)
+    for part in staging_parts(files, columns):
+        _execute(con, files, f"INSERT INTO events {validated_sql(part, columns)}")
+    drop_rejects(con)
 
 
 def validated_sql(source_sql: str, columns: Columns) -> str:
@@ -131,7 +142,7 @@ def _blank_to_null(column: str) -> str:
     )
 
 
-def _find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+def find_duplicates(con: duckdb.DuckDBPyConnection) -> None:
     """Put in ``duplicate_rows`` every valid row whose ``event_id`` an earlier row already has.
 
     Sorting 64-bit hashes of the ids and comparing neighbours finds the few candidate ids
@@ -187,11 +198,14 @@ def _check_fields_present(con: duckdb.DuckDBPyConnection, files: list[LogFile], 
 
 
 # Of the parsed JSON rows: how many, and how many carry the user id, the event and a timestamp (bound:
-# the reasons of unparsed lines, the JSON files). The one definition both engines run (engine/spark.py).
-FIELDS_PRESENT_SQL = """
-    SELECT count(*), count(user_id), count(event), count(CASE WHEN ts IS NOT NULL OR reason = 'bad_timestamp' THEN 1 END)
-    FROM events WHERE (reason IS NULL OR NOT array_contains(?, reason)) AND array_contains(?, file)
-"""
+# the reasons of unparsed lines, the JSON files). The one definition both engines run (engine/spark.py);
+# month-to-date partials keep it per file (``FIELDS_PRESENT_BY_FILE_SQL``) and add the files' counts.
+_PRESENT_COUNTS = (
+    "count(*), count(user_id), count(event), count(CASE WHEN ts IS NOT NULL OR reason = 'bad_timestamp' THEN 1 END)"
+)
+_PRESENT_ROWS = "(reason IS NULL OR NOT array_contains(?, reason)) AND array_contains(?, file)"
+FIELDS_PRESENT_SQL = f"SELECT {_PRESENT_COUNTS} FROM events WHERE {_PRESENT_ROWS}"
+FIELDS_PRESENT_BY_FILE_SQL = f"SELECT file, {_PRESENT_COUNTS} FROM events WHERE {_PRESENT_ROWS} GROUP BY file"
 
 
 def require_fields(json_files: list[str], counts: tuple[int, int, int, int], columns: Columns) -> None:
@@ -219,12 +233,6 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
     dup_rows = con.execute(
         "SELECT strftime(ts, '%Y-%m') AS month, count(*) FROM duplicate_rows GROUP BY month ORDER BY month"
     ).fetchall()
-    sample = con.execute(
-        """SELECT file, line, reason, text FROM rejected
-           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line, rowid) <= ?
-           ORDER BY reason, file, line, rowid LIMIT ?""",
-        [max(1, sample_size // max(1, len(by_reason))), sample_size],
-    ).fetchall()
     return IngestReport(
         rows_read=rows_read,
         rows_rejected=sum(by_reason.values()),
@@ -233,8 +241,20 @@ def _summarise(con: duckdb.DuckDBPyConnection, sample_size: int) -> IngestReport
         rows_by_file=rows_by_file,
         rejected_by_file=rejected_by_file,
         duplicates_by_month=dict(dup_rows),
-        sample=tuple(RejectedRow(f, line, reason, text[:500]) for f, line, reason, text in sample),
+        sample=reject_sample(con, sample_size, len(by_reason)),
     )
+
+
+def reject_sample(con: duckdb.DuckDBPyConnection, sample_size: int, reasons: int) -> tuple[RejectedRow, ...]:
+    """The quarantine sample of the ``rejected`` table: the first rows of each of its ``reasons`` reasons,
+    by file, line and read order (``rowid``), ``sample_size`` in all."""
+    sample = con.execute(
+        """SELECT file, line, reason, text FROM rejected
+           QUALIFY row_number() OVER (PARTITION BY reason ORDER BY file, line, rowid) <= ?
+           ORDER BY reason, file, line, rowid LIMIT ?""",
+        [max(1, sample_size // max(1, reasons)), sample_size],
+    ).fetchall()
+    return tuple(RejectedRow(f, line, reason, text[:500]) for f, line, reason, text in sample)
 
 
 def _execute(con: duckdb.DuckDBPyConnection, files: list[LogFile], sql: str) -> None:
