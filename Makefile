@@ -32,12 +32,13 @@ run: install sample-state
 # tests on two workers. --dist loadfile keeps a module's tests on one worker, so its module fixtures are
 # built once; session fixtures are built once per run (tests/conftest.py: built_once). Every Spark test is
 # in tests/integration/test_spark_engine.py, so loadfile gives them one worker, one JVM and one session.
+# --no-loadscope-reorder keeps the modules in the order tests/conftest.py gives them: the longest first.
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
-# Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 8 minutes; results in bench/out/.
+# Benchmarks (docs/BENCHMARKS.md): generated logs up to 3M users, about 17 minutes; results in bench/out/.
 bench: install
 	$(BIN)/python -m bench
 

@@ -40,6 +40,7 @@ class Plan:
     peer_users: tuple[int, ...]  # the peer pipeline, on the same files as the whole run
     target_users: tuple[int, int]  # the sizes issue 16's "300k" and "1M" targets are read at
     drift_users: int  # drift stage, start-up, page timing and readers use the stored run of this size
+    to_date_users: int  # a daily month-to-date run against the whole month (bench.to_date)
     drift_sample: int
     repeat: int
     seeds: int
@@ -56,6 +57,7 @@ FULL = Plan(
     peer_users=(300_000, 1_000_000),
     target_users=(300_000, 1_000_000),
     drift_users=1_000_000,
+    to_date_users=1_000_000,
     drift_sample=200_000,
     repeat=3,
     seeds=3,
@@ -71,6 +73,7 @@ SMOKE = Plan(
     peer_users=(3_000,),
     target_users=(3_000, 3_000),
     drift_users=3_000,
+    to_date_users=3_000,
     drift_sample=1_000,
     repeat=1,
     seeds=2,
@@ -145,6 +148,11 @@ def run_all(out: Path, plan: Plan) -> dict[str, Any]:
         _logs(out, plan.drift_users, "parquet"), drift_state, out / "state" / "startup", config_path, plan.page_repeat
     )
     results["pages"] = _pages(drift_state, plan, out / "script_runs.jsonl")
+    _say(f"month to date: the day-20 run against the whole month, {plan.to_date_users:,} users")
+    shutil.rmtree(out / "to_date", ignore_errors=True)  # the files of each day arrive again
+    source = _logs(out, plan.to_date_users, "parquet")
+    to_date = ["bench.to_date", "--source", str(source), "--out", str(out / "to_date"), "--config", str(config_path)]
+    results["to_date"] = {"users_generated": plan.to_date_users, **_subprocess_json(to_date)}
     results["seconds"] = round(time.perf_counter() - started, 1)
     targets = target_rows(results, plan.target_users)
     results["targets"] = [target.__dict__ for target in targets]

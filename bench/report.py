@@ -85,6 +85,8 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
         )
     lines += _peer(results)
     lines += _startup(results["startup"])
+    if "to_date" in results:
+        lines += _to_date(results["to_date"])
     d = results["drift"]
     worst = max(d["max_score_difference"].values())
     lines += [
@@ -95,7 +97,7 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
         ),
         "",
         (
-            "| mlwatch (exact statistics + sampled Evidently) | Evidently's DataDriftPreset on the full tables "
+            "| mlwatch (exact statistics + Evidently's statistic on a sample) | Evidently's DataDriftPreset on the full tables "
             "| speed-up (target ≥ 3) | mlwatch's Evidently metrics on the full tables "
             "| largest score difference (target ≤ 0.01) | same check statuses |"
         ),
@@ -159,6 +161,33 @@ def _peer(results: dict[str, Any]) -> list[str]:
             f"| {peer['seconds'] / mlwatch_seconds(run):.1f}x |"
         )
     return lines
+
+
+def _to_date(to_date: dict[str, Any]) -> list[str]:
+    """The daily month-to-date run against the whole month (``bench.to_date``), stage by stage."""
+    runs = (("first run of the state (days 1-19 read)", "warm"), ("day 20 (one new file)", "day"),
+            ("whole month, fresh state", "month"))  # fmt: skip
+    stages = list(to_date["month"]["stages"])
+    lines = [
+        "",
+        (
+            f"### Month to date, {to_date['users_generated']:,} users: the day-20 run against the whole month "
+            f"(target ≤ 0.2x): {to_date['day_share_of_month']:.2f}x"
+        ),
+        "",
+        "| run | rows read | run | " + " | ".join(_stage_title(stage) for stage in stages) + " |",
+        "|---|---:|---:|" + "---:|" * len(stages),
+    ]
+    for label, key in runs:
+        run = to_date[key]
+        cells = " | ".join(f"{run['stages'].get(stage, 0):.2f} s" for stage in stages)
+        lines.append(f"| {label} | {run['rows_read']:,} | {run['run_seconds']:.1f} s | {cells} |")
+    return lines
+
+
+def _stage_title(stage: str) -> str:
+    """A stage's short column title (``ingest``, ``model``...; the timeline stage: ``timeline``)."""
+    return next((key for key, name in STAGES.items() if stage.startswith(name)), "timeline")
 
 
 def _startup(startup: dict[str, dict[str, Any]]) -> list[str]:

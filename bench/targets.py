@@ -80,6 +80,14 @@ def target_rows(results: dict[str, Any], target_users: tuple[int, int]) -> list[
         )
     )
 
+    to_date = results.get("to_date")
+    share = to_date and to_date["day_share_of_month"]
+    measured = to_date and (
+        f"{to_date['day']['run_seconds']:.1f} s against {to_date['month']['run_seconds']:.1f} s: {share:.2f}x "
+        f"({to_date['users_generated']:,} users)"
+    )
+    rows.append(_at_most("Month to date: the day-20 run / the whole-month run", share, 0.2, "x", measured))
+
     browser = results.get("pages", {}).get("browser", {})
     for page in results.get("pages", {}).get("server", {}):
         rows.append(_seconds(f"{page.title()} page, fresh session (median)", browser.get(page, {}).get("median"), 1.5))

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     arrive(args.out, args.current, 31)
     results["month"] = _in_process([*common, "--run", "month"])
     results["day_share_of_month"] = round(results["day"]["run_seconds"] / results["month"]["run_seconds"], 3)
-    print(json.dumps(results, indent=1))
+    print(json.dumps(results))
     return 0
 
 

@@ -163,16 +163,17 @@ def measure_stage(
 def _known_users(con: duckdb.DuckDBPyConnection, months: Months) -> KnownUsers:
     """The current month's users seen in the reference month T, against T+1's users seen in T (when the
     current month is T+1 itself: T's users seen in T-1, if the logs have it)."""
-    current = returning_users(con, months.current, months.reference)
+    shapes: dict[str, str] = {}  # each month's id shape, found once
+    current = returning_users(con, months.current, months.reference, shapes)
     target = next_month(months.reference)
     if months.current != target:
         label = f"{month_name(target)}'s users seen in {month_name(months.reference)}"
-        return KnownUsers(current, returning_users(con, target, months.reference), label)
+        return KnownUsers(current, returning_users(con, target, months.reference, shapes), label)
     earlier = previous_month(months.reference)
     if earlier not in months.present:
         return KnownUsers(current, None, "")
     label = f"{month_name(months.reference)}'s users seen in {month_name(earlier)}"
-    return KnownUsers(current, returning_users(con, months.reference, earlier), label)
+    return KnownUsers(current, returning_users(con, months.reference, earlier, shapes), label)
 
 
 def check_stage(

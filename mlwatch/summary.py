@@ -353,7 +353,7 @@ class MaeEstimate:
     reference_mae: float
     rows: int
     fitted_on: int = 0
-    method: str = "direct loss estimation (out-of-fold errors, zeroed-feature copies)"
+    method: str = "direct loss estimation (held-out errors, zeroed-feature copies)"
 
     def to_json(self) -> dict[str, Any]:
         """Return the estimate as plain data for the run summary."""
@@ -385,7 +385,7 @@ class RankingEstimate:
     reference_actual: float
     rows: int
     fitted_on: int
-    method: str = "expected purchases learnt from out-of-fold predictions and zeroed-feature copies"
+    method: str = "expected purchases learnt from held-out predictions and zeroed-feature copies"
 
     @property
     def calibration(self) -> float | None:

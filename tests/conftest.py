@@ -28,6 +28,27 @@ SAMPLE_LOGS = ROOT / "sample_logs"
 REAL_DATA = Path(os.environ.get("MLWATCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 
 
+# The longest modules, started first (``--dist loadfile --no-loadscope-reorder``, Makefile): each runs on one
+# worker while the other takes the many short ones, and both workers finish together.
+LONGEST_FIRST = (
+    "tests/integration/test_spark_engine.py",
+    "tests/integration/test_bench_smoke.py",
+    "tests/e2e/test_personas.py",
+    "tests/integration/test_own_model.py",
+    "tests/integration/test_object_storage.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest modules' tests first (the sort is stable: every module keeps its own order)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 def write_jsonl(path: Path, rows: Iterable[dict | str]) -> Path:
     """Write rows (dicts, or raw strings for malformed lines) as JSON Lines, gzipped for .gz."""
     text = "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows)

@@ -18,6 +18,8 @@ from mlwatch.months import month_days, month_start, next_month
 from mlwatch.summary import FeatureStats, MonthVolume
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,22 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def returning_users(con: duckdb.DuckDBPyConnection, month: str, earlier: str) -> Returning:
-    """The share of ``month``'s users with an event in ``earlier``, and each month's usual id shape."""
+def returning_users(
+    con: duckdb.DuckDBPyConnection, month: str, earlier: str, shapes: dict[str, str] | None = None
+) -> Returning:
+    """The share of ``month``'s users with an event in ``earlier``, and each month's usual id shape.
+
+    Args:
+        shapes: the id shapes of months already found in this run (month -> shape), filled here: each month's
+            users are shaped once (over a second at a million users).
+    """
+    shapes = {} if shapes is None else shapes
+    for wanted in (month, earlier):
+        if wanted not in shapes:
+            shapes[wanted] = _id_shape(con, wanted)
     if aggregated.active(con):
         share, users = aggregated.returning_share(con, month, earlier)
-        return Returning(share, users, _id_shape(con, month), _id_shape(con, earlier))
+        return Returning(share, users, shapes[month], shapes[earlier])
     share, users = con.execute(
         """WITH now AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?),
                 before AS (SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?)
@@ -184,7 +197,7 @@ def returning_users(con: duckdb.DuckDBPyConnection, month: str, earlier: str) ->
            FROM now LEFT JOIN before ON now.user_id = before.user_id""",
         [*_bounds(month), *_bounds(earlier)],
     ).fetchall()[0]
-    return Returning(float(share), int(users), _id_shape(con, month), _id_shape(con, earlier))
+    return Returning(float(share), int(users), shapes[month], shapes[earlier])
 
 
 def unknown_users(con: duckdb.DuckDBPyConnection, month: str, days: tuple[str, ...]) -> int:
@@ -211,8 +224,10 @@ def _id_shape(con: duckdb.DuckDBPyConnection, month: str) -> str:
         if aggregated.active(con)
         else ("SELECT DISTINCT user_id FROM events WHERE ts >= ? AND ts < ?", _bounds(month))
     )
+    # ``translate`` maps the ASCII digits and letters as the patterns [0-9] and [A-Za-z] would, at a fraction of
+    # the cost of two regular expressions over a million ids.
     row = con.execute(
-        f"""SELECT regexp_replace(regexp_replace(user_id, '[0-9]', '9', 'g'), '[A-Za-z]', 'a', 'g') AS shape
+        f"""SELECT translate(user_id, '{_DIGITS}{_LETTERS}', '{"9" * len(_DIGITS)}{"a" * len(_LETTERS)}') AS shape
            FROM ({users}) GROUP BY shape ORDER BY count(*) DESC, shape LIMIT 1""",
         bounds,
     ).fetchall()

@@ -201,7 +201,7 @@ def _add_reference_lines(figure: go.Figure, rows: pd.DataFrame, limit_name: str,
     figure.add_scatter(
         x=rows["month"],
         y=rows["reference"],
-        name="reference month (out-of-fold)",
+        name="reference month (held out)",
         mode="lines",
         line={"color": REFERENCE_COLOR, "width": 1.5},
         customdata=rows["run_id"],

@@ -31,6 +31,7 @@ TARGETS = (
     "Stage 'Estimating'",
     "Stage 'Checking the current month against the reference month'",
     "Peak RSS of the whole run",
+    "Month to date: the day-20 run / the whole-month run",
     "Whole run completes",
     *(f"{page.title()} page, fresh session" for page in PAGES),
     "Many readers at once: errors",
@@ -78,6 +79,12 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     # Start-up: a run reached its first stage, and the light commands answered, in fresh processes.
     assert set(results["startup"]) == {"run", "runs", "history", "audit"}
     assert all(0 < timed["median"] < 60 for timed in results["startup"].values())
+
+    # Month to date: the day-20 run (the rows of the files so far) against the whole month, both timed.
+    to_date = results["to_date"]
+    assert 0 < to_date["warm"]["rows_read"] < to_date["day"]["rows_read"] < to_date["month"]["rows_read"]
+    assert to_date["day"]["as_of"].endswith("-20") and to_date["month"]["as_of"] is None
+    assert to_date["day_share_of_month"] == round(to_date["day"]["run_seconds"] / to_date["month"]["run_seconds"], 3)
 
     # 3. Drift: the sample is smaller than the month, and both ways were timed on the stored run.
     drift = results["drift"]

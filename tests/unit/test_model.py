@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mlwatch.governance.export import rank_prospects
-from mlwatch.monthly.model import evaluate_predictions, predict, train_model
+from mlwatch.monthly.model import evaluate_predictions, predict, split_rows, train_model
 
 
 def _frame(seed: int, users: int = 2000) -> pd.DataFrame:
@@ -48,3 +48,23 @@ def test_prospects_are_ranked_best_first_with_stable_ties() -> None:
     assert ranked.user_id.tolist() == ["c", "a", "b"]
     assert ranked["rank"].tolist() == [1, 2, 3]
     assert ranked.predicted_purchases.tolist() == pytest.approx([2.0, 1.0, 1.0])
+
+
+def test_predictions_made_once_per_distinct_row_are_exactly_the_models_predictions() -> None:
+    model = train_model(_frame(0), ["view", "purchase"])
+    users = _frame(2, users=30_000)  # counts repeat: far fewer distinct rows than users
+    x = users[["view", "purchase"]].to_numpy(dtype="float64")
+    assert len(np.unique(x, axis=0)) < len(x) / 10
+    assert np.array_equal(predict(model, users), model.estimator.predict(x))
+
+
+def test_a_large_month_is_learnt_from_a_seeded_sample_and_validated_on_its_held_out_fifth(monkeypatch) -> None:
+    monkeypatch.setattr("mlwatch.monthly.model.FIT_ROWS", 1_000)
+    month = _frame(3, users=4_000)
+    model = train_model(month, ["view", "purchase"])
+    assert model.train_rows == 1_000  # not the 3,200 of the four fifths
+    assert train_model(month, ["view", "purchase"]).validation == model.validation  # seeded
+    fit, validate, unseen = split_rows(len(month))
+    assert len(fit) == 1_000 and len(validate) == 800 and len(unseen) == 3_000
+    assert not set(fit) & set(unseen) and set(validate) <= set(unseen)
+    assert model.validation["r2"] > 0.3  # still learns from the sample
