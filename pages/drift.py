@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mlwatch.errors import MlwatchError
+from mlwatch.present import drift_report
 from mlwatch.present.charts import histogram_chart
 from mlwatch.present.report import drift_sample_text, drift_table, labels_of, rate_table, stats_table
 from mlwatch.summary import RunSummary
@@ -86,8 +87,17 @@ def _formatted(stats: pd.DataFrame) -> pd.DataFrame:
 
 def _evidently(run: RunSummary) -> None:
     st.subheader("Evidently report")
+    state = str(_shared.state_path())
+    if not drift_report.report_ready(state, run.run_id):
+        st.caption(
+            "Evidently's report of this month's drift is made from the run's stored features the first time "
+            "someone asks for it (a few seconds at a million users), then kept for everyone."
+        )
+        if not st.button("Make the Evidently report", key="make_report", icon=":material/analytics:"):
+            return
     try:
-        html = _shared.report_html(str(_shared.state_path()), run.run_id)
+        with st.spinner("Making the Evidently report…"):
+            html = _shared.report_html(state, run.run_id)
     except MlwatchError as exc:
         st.info(f"The Evidently report cannot be shown: {exc}.", icon=":material/info:")
         return

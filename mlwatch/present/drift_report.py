@@ -52,6 +52,12 @@ def report_html(state: str | Path, run_id: str) -> str:
     return rendered.html
 
 
+def report_ready(state: str | Path, run_id: str) -> bool:
+    """Whether the run's Evidently report exists already (stored by an earlier release, or made and kept)."""
+    folder = store.run_path(state, run_id)
+    return (folder / REPORT).is_file() or (folder / CACHE / REPORT).is_file()
+
+
 def _keep(folder: Path, files: dict[str, str]) -> None:
     """Write the cache files whole (a temporary name, then renamed); a failure leaves no file and is only logged:
     the page still shows the report it just made."""

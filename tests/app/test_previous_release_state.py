@@ -49,7 +49,13 @@ def test_a_run_whose_evidently_report_was_removed_gets_it_made_again_from_its_fe
     run_id = _run_of(old_state, "2026-04")
     at = open_page("drift.py", run_id, role="approver")
     assert not at.exception and not at.info
+    assert not [b for b in at.get("download_button") if "Evidently" in str(b.proto.label)]  # not made on sight
+    assert not (old_state / "runs" / run_id / "cache").exists()
+    at.button(key="make_report").click().run()
+    assert not at.exception and not at.info
     assert [b for b in at.get("download_button") if "Evidently" in str(b.proto.label)]
+    again = open_page("drift.py", run_id, role="approver")  # the next visitor finds it made
+    assert [b for b in again.get("download_button") if "Evidently" in str(b.proto.label)]
     made = json.loads((old_state / "runs" / run_id / "cache" / "report.json").read_text())
     stored = json.loads((old_state / "runs" / run_id / "report.json").read_text())  # what that release's run kept
     columns = list(store.read_summary(old_state, run_id).drift.scores)
@@ -61,6 +67,7 @@ def test_a_run_whose_features_are_missing_says_how_to_make_the_report_again(app_
     run_id = _run_of(old_state, "2026-04")
     (old_state / "runs" / run_id / "features_current.parquet").unlink()
     at = open_page("drift.py", run_id, role="approver")
+    at.button(key="make_report").click().run()
     assert not at.exception
     message = " ".join(i.value for i in at.info)
     assert "features_current.parquet" in message and "start the run again" in message
