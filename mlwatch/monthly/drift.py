@@ -3,7 +3,7 @@
 A run scores each column with Evidently's own statistic (``ValueDrift`` with the ``wasserstein`` method: the
 Wasserstein distance of the two samples over the reference sample's standard deviation, at least 0.001,
 NaN and infinities dropped) on a seeded sample; Evidently's report of the same sample, with the same scores,
-is made when first viewed or downloaded (``render_report``) and kept in the run's ``cache/``. Running
+is made when someone asks for it on the Drift page (``render_report``) and kept in the run's ``cache/``. Running
 Evidently's Report inside the run cost about 4 s at a million users, and importing Evidently 3-6 s more,
 for a page most runs never open; the checks and the sign-off bind to the scores, which are the same.
 """

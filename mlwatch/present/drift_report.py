@@ -1,4 +1,4 @@
-"""The Evidently report of a stored run, made when first viewed or downloaded and kept for the next time.
+"""The Evidently report of a stored run, made when someone first asks for it and kept for the next time.
 
 A run stores its drift scores, not Evidently's page (``monthly/drift.py``). The page is made from the
 run's own sealed feature tables, with the run's stored thresholds, sample size and seed, so it shows
