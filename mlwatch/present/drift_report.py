@@ -31,9 +31,9 @@ def report_html(state: str | Path, run_id: str) -> str:
         StateError: the run's summary or feature tables cannot be read (the message says to start the run again).
     """
     folder = store.run_path(state, run_id)
-    for path in (folder / REPORT, folder / CACHE / REPORT):
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
+    kept = _kept_report(folder)
+    if kept is not None:
+        return kept.read_text(encoding="utf-8")
     summary = store.read_summary(state, run_id)
     stored = {key: value for key, value in summary.config.items() if key != "as_of"}
     config = parse_config(stored, source=f"run {run_id}")
@@ -54,8 +54,12 @@ def report_html(state: str | Path, run_id: str) -> str:
 
 def report_ready(state: str | Path, run_id: str) -> bool:
     """Whether the run's Evidently report exists already (stored by an earlier release, or made and kept)."""
-    folder = store.run_path(state, run_id)
-    return (folder / REPORT).is_file() or (folder / CACHE / REPORT).is_file()
+    return _kept_report(store.run_path(state, run_id)) is not None
+
+
+def _kept_report(folder: Path) -> Path | None:
+    """The report a run folder holds: stored by an earlier release beside the summary, or made and cached."""
+    return next((path for path in (folder / REPORT, folder / CACHE / REPORT) if path.is_file()), None)
 
 
 def _keep(folder: Path, files: dict[str, str]) -> None:
