@@ -15,6 +15,8 @@ from bench.startup import LIGHT_COMMANDS
 # column title -> stage name reported by the pipeline (an estimate stage's name starts with "Estimating")
 STAGES = {
     "ingest": "Reading the logs",
+    "aggregate": "Aggregating the events per user and per hour",
+    "timeline": "Reading the event timeline",
     "features": "Building the monthly features",
     "model": "Training the model on the reference month",
     "checks": "Checking the current month against the reference month",

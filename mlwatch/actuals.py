@@ -22,8 +22,8 @@ from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, r2_score
 
 from mlwatch.config import parse_config
 from mlwatch.errors import MlwatchError
-from mlwatch.monthly.features import build_features, month_activity, months_present
-from mlwatch.months import next_month
+from mlwatch.monthly.features import build_features, has_events_on, months_present
+from mlwatch.months import month_days, next_month
 from mlwatch.state import store
 from mlwatch.state.performance import Performance, exported_since, latest_performance, record_performance
 
@@ -117,7 +117,7 @@ def measure_run(con: duckdb.DuckDBPyConnection, state: str | Path, run: store.Ru
     """
     config = parse_config(run.config, source=f"run {run.run_id}")
     month = next_month(run.current_month)
-    scored = store.read_features(state, run.run_id, "current")[["user_id", "prediction"]]
+    scored = store.read_features(state, run.run_id, "current", ["user_id", "prediction"])
     scored = scored[scored["prediction"].notna()]  # users a scoring job did not score were not in the list
     bought = build_features(con, month, {"bought": config.target_events()})[["user_id", "bought"]]
     joined = scored.merge(bought, on="user_id", how="left").fillna({"bought": 0})
@@ -190,8 +190,7 @@ def _campaigns(state: str | Path, run_id: str, bought: pd.DataFrame) -> list[dic
 
 
 def _complete(con: duckdb.DuckDBPyConnection, month: str) -> bool:
-    daily = month_activity(con, month).daily
-    return bool(daily) and list(daily.values())[-1] > 0  # type: ignore[union-attr]
+    return has_events_on(con, month_days(month)[-1])
 
 
 def _same_logs(stored: str, logs: str) -> bool:

@@ -20,8 +20,9 @@ DEFAULT_FEATURES: dict[str, tuple[str, ...]] = {
     "cart": ("add_to_cart",),
     "purchase": ("purchase",),
 }
-# Names the feature table uses for its own columns; a feature may not take them.
-RESERVED_NAMES = frozenset({"user_id", "events", "target", "prediction", "actual", "month"})
+# Names the feature table and the per-user monthly table (engine/aggregated.py) use for their own columns;
+# a feature may not take them, in any case (SQL column names ignore case).
+RESERVED_NAMES = frozenset({"user_id", "events", "target", "prediction", "actual", "month", "days", "names"})
 _FEATURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -477,7 +478,7 @@ def _parse_features(table: Any, source: str) -> dict[str, tuple[str, ...]]:
     features: dict[str, tuple[str, ...]] = {}
     for name, events in table.items():
         key = f"features.{name}"
-        if not _FEATURE_NAME.match(name) or name in RESERVED_NAMES:
+        if not _FEATURE_NAME.match(name) or name.lower() in RESERVED_NAMES:
             raise ConfigError(
                 f"{source}: {key}: a feature name must be a plain identifier, not {sorted(RESERVED_NAMES)}"
             )

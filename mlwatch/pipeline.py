@@ -24,8 +24,7 @@ from mlwatch.checks import models, rules
 from mlwatch.checks.gate import GateDecision, evaluate_gate
 from mlwatch.config import Config
 from mlwatch.contract.version import record_if_tracked
-from mlwatch.engine import read_logs
-from mlwatch.engine.aggregated import refuse_to_date
+from mlwatch.engine import aggregated, read_logs
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.governance.auth import User, require
 from mlwatch.ingest import db
@@ -45,7 +44,7 @@ from mlwatch.monthly.timeline import (
     TIMELINE_FILE,
 )
 from mlwatch.monthly.to_date import parse_as_of, read_to_date, release_events, restrict_events
-from mlwatch.months import month_name, next_month, parse_month, previous_month
+from mlwatch.months import month_name, month_start, next_month, parse_month, previous_month
 from mlwatch.scoring import PreparedModel, ScoredModel, for_months, model_stage, prepare_model, reference_held_out
 from mlwatch.state import store
 from mlwatch.summary import (
@@ -169,7 +168,7 @@ def run_monthly(
         raise InputError(f"--reference {reference} must be before --current {current}")
     to_date = parse_as_of(as_of, current) if as_of else None
     if to_date and config.engine.kind == "spark":
-        refuse_to_date()  # before Spark reads anything
+        aggregated.refuse_to_date()  # before Spark reads anything
     config = for_months(config, reference, current)
     prepared = prepare_model(config)  # a wrong model or scores file fails before the logs are read
     threading.Thread(target=_import_model_libraries, name="mlwatch-imports", daemon=True).start()
@@ -236,10 +235,11 @@ def _run(
     prepared: PreparedModel,
 ) -> RunResult:
     months = require_months(con, logs, asked.reference, asked.current, asked.as_of)
-    timeline = stream_stage(con, months, config, stages)
-    frames = features_stage(con, months, config, stages)
-    model = model_stage(frames, config, stages, prepared)
-    measures = measure_stage(con, months, frames, config, stages, timeline)
+    with aggregate_stage(con, months, config, stages):
+        timeline = stream_stage(con, months, config, stages)
+        frames = features_stage(con, months, config, stages)
+        model = model_stage(frames, config, stages, prepared)
+        measures = measure_stage(con, months, frames, config, stages, timeline)
     labels = rules.MonthLabels.of(months.reference, months.current)
     checks = check_stage(config, ingest, measures, months, labels)
     estimates = estimate_stage(frames, model, config, stages)
@@ -261,6 +261,21 @@ def read_stage(
     """Read, validate and de-duplicate the logs into the ``events`` table (unless ``loaded`` did already)."""
     stages("Reading the logs")
     return loaded.ingest if loaded else read_logs(con, logs, config, within=within)
+
+
+def aggregate_stage(
+    con: duckdb.DuckDBPyConnection, months: Months, config: Config, stages: _Stages
+) -> contextlib.AbstractContextManager[None]:
+    """One row per user and month and one per event name and hour of the run's months (from the reference
+    month to the end of the current period; the users also of the month after, whose purchases are the
+    target, and of the month before when the known-users check needs it), from ``events``, for the stages
+    that measure (``engine/aggregated.py``); nothing to do when the engine or the kept days gave them."""
+    if not aggregated.active(con):
+        stages("Aggregating the events per user and per hour")
+    # the known-users check of the month after the reference month compares with the month before it
+    first = previous_month(months.reference) if months.current == next_month(months.reference) else months.reference
+    start = month_start(months.reference)
+    return aggregated.from_events(con, config.features, config.target, first, start, months.end)
 
 
 def require_months(

@@ -1,23 +1,29 @@
-"""The tables an external engine (Spark) returns, and the queries every later stage runs on them.
+"""The per-user monthly and per-hour tables every stage after reading runs on, and the queries on them.
 
-With ``[engine] kind = "spark"`` no per-event ``events`` table reaches this machine: Spark returns
-one row per user and month (``user_months``: the month's event count, each feature's count, the
-target, the days the user was active as a bit mask and the event names used) and one row per event
-name and hour (``event_hours``). The functions of ``monthly/features.py``, ``timeline.py``,
-``vocabulary.py`` and ``changes.py`` answer from these tables when the session holds them
-(``active``), with the same results as from ``events``: model, drift, checks, gate and state run unchanged.
-A month-to-date run fills the same tables from the days it keeps with the state (``monthly/to_date.py``).
+One row per user and month (``user_months``: the month's event count, each feature's count, the
+target, the days the user was active as a bit mask) and one row per event name and hour
+(``event_hours``: events and distinct users). The functions of ``monthly/features.py``,
+``timeline.py``, ``vocabulary.py`` and ``changes.py`` answer from these tables when the session holds
+them (``active``): 30 million events become a million rows once, and the features, checks and timeline
+ask those instead of scanning ``events`` again for each question. Three sources fill them:
+
+- a whole read with DuckDB: ``from_events`` aggregates the ``events`` table the reader left, for one run;
+- ``[engine] kind = "spark"``: no per-event table reaches this machine; Spark returns both tables
+  (``store_tables``, with the event names each user used);
+- a month-to-date run: the days it keeps with the state (``monthly/to_date.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
 from mlwatch.errors import InputError
-from mlwatch.ingest.db import quote_ident
+from mlwatch.ingest.db import quote_ident, quote_literal
 from mlwatch.months import month_days, month_of, month_start, next_month
 
 USER_MONTHS = "user_months"
@@ -26,6 +32,12 @@ FEATURE_COLUMNS = "user_month_features"  # feature name -> the event names its c
 # ``month, user_id, names``: the event names each user used, for the rare question of who used a name
 # (``user_share``): a view of ``user_months``, or of the kept days of a month-to-date run (``monthly/to_date.py``).
 USER_NAMES = "user_names"
+# Events and distinct users per event name and hour: the one definition every engine runs (Spark through
+# sqlglot, engine/spark.py; a month-to-date run per day, ingest/days.py), completed with ``GROUP BY ALL``
+# (and a time filter when ``monthly/timeline.py`` asks ``events`` directly).
+HOURLY_SQL = (
+    "SELECT event, date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT user_id) AS users FROM events"
+)
 
 
 def store_tables(
@@ -45,6 +57,68 @@ def store_tables(
         con.unregister("incoming_event_hours")
     con.execute(f"CREATE OR REPLACE VIEW {USER_NAMES} AS SELECT month, user_id, names FROM {USER_MONTHS}")
     record_features(con, features)
+
+
+@contextlib.contextmanager
+def from_events(
+    con: duckdb.DuckDBPyConnection,
+    features: dict[str, tuple[str, ...]],
+    target: str,
+    first: str,
+    start: datetime,
+    end: datetime,
+) -> Iterator[None]:
+    """Aggregate the run's events into ``user_months`` from the month ``first`` to the month after ``end``'s
+    (whose counts are the target of the month before) and into ``event_hours`` from ``start`` to ``end``
+    (exclusive), for the block; then drop them (a backfill reads its logs once and runs several months;
+    actuals are measured on ``events``, whichever month they need).
+
+    Does nothing when the session holds the tables already (Spark, a month-to-date run's kept days).
+    ``user_names`` is a view of ``events`` (one name per row): it is asked only about the names of a change.
+    """
+    if active(con):
+        yield
+        return
+    target_end = month_start(next_month(next_month(month_of(end - timedelta(microseconds=1)))))
+    hours = f"ts >= TIMESTAMP '{start.isoformat(sep=' ')}' AND ts < TIMESTAMP '{end.isoformat(sep=' ')}'"
+    users = f"ts >= TIMESTAMP '{month_start(first).isoformat(sep=' ')}' AND ts < TIMESTAMP '{target_end.isoformat(sep=' ')}'"
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE event IN ({', '.join(quote_literal(e) for e in events)})) AS {quote_ident(name)}"
+        for name, events in features.items()
+    )
+    try:  # months as whole numbers (year * 12 + month - 1): cheaper to group and to join with the next
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE month_counts AS
+            SELECT year(ts) * 12 + month(ts) - 1 AS start, user_id, count(*) AS events, {counts},
+                   bit_or(CAST(1 AS BIGINT) << (dayofmonth(ts) - 1)) AS days
+            FROM events WHERE {users} GROUP BY ALL
+        """)  # fmt: skip
+        columns = ", ".join(f"m.{quote_ident(name)}" for name in features)
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {USER_MONTHS} AS
+            SELECT printf('%04d-%02d', m.start // 12, m.start % 12 + 1) AS month, m.user_id, m.events, {columns},
+                   coalesce(t.{quote_ident(target)}, 0) AS target, m.days
+            FROM month_counts m
+            LEFT JOIN month_counts t ON t.user_id = m.user_id AND t.start = m.start + 1
+        """)  # fmt: skip
+        con.execute("DROP TABLE month_counts")
+        con.execute(f"CREATE OR REPLACE TABLE {EVENT_HOURS} AS {HOURLY_SQL} WHERE {hours} GROUP BY ALL")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {USER_NAMES} AS "
+            f"SELECT strftime(ts, '%Y-%m') AS month, user_id, [event] AS names FROM events WHERE {hours}"
+        )
+        record_features(con, features)
+        yield
+    finally:
+        drop_tables(con)
+
+
+def drop_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the aggregated tables (``events``, when the session has it, is untouched)."""
+    con.execute("DROP TABLE IF EXISTS month_counts")
+    con.execute(f"DROP VIEW IF EXISTS {USER_NAMES}")
+    for table in (USER_MONTHS, EVENT_HOURS, FEATURE_COLUMNS):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def record_features(con: duckdb.DuckDBPyConnection, features: dict[str, tuple[str, ...]]) -> None:

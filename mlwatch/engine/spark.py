@@ -3,7 +3,7 @@
 Spark reads the files (``binaryFile``, through the cluster's connectors: ``s3a://``, ``gs://``,
 ``abfss://``), each task validates its files with DuckDB's own staging SQL (``spark_tasks.py``), and
 Spark de-duplicates by ``event_id``, counts rejects, and aggregates with the DuckDB engine's queries
-transpiled by sqlglot (``features.aggregation_sql``, ``timeline.HOURLY_SQL``, ``logs.FIELDS_PRESENT_SQL``).
+transpiled by sqlglot (``features.aggregation_sql``, ``aggregated.HOURLY_SQL``, ``logs.FIELDS_PRESENT_SQL``).
 Only the ingest counts, one row per user and month and one row per event name and hour come back
 (``aggregated.store_tables``); every later stage runs on this machine as with DuckDB.
 """
@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from mlwatch.config import Config
 from mlwatch.engine import aggregated
+from mlwatch.engine.aggregated import HOURLY_SQL
 from mlwatch.engine.spark_tasks import ROWS_SCHEMA, stage_batches
 from mlwatch.errors import ConfigError, InputError, MlwatchError
 from mlwatch.ingest.fields import FIELD_CHANGES_SQL, changes_from_rows
@@ -32,7 +33,6 @@ from mlwatch.ingest.files import LogFile, find_log_files, format_of
 from mlwatch.ingest.logs import FIELDS_PRESENT_SQL, REASONS, UNPARSED, reasons_text, require_fields
 from mlwatch.ingest.remote import ObjectPath
 from mlwatch.monthly.features import aggregation_sql
-from mlwatch.monthly.timeline import HOURLY_SQL
 from mlwatch.summary import FieldChange, IngestReport, RejectedRow
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])

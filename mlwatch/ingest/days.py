@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from mlwatch.config import Config
+from mlwatch.engine.aggregated import HOURLY_SQL
 from mlwatch.errors import InputError
 from mlwatch.ingest.db import quote_ident, quote_literal, sql_list
 from mlwatch.ingest.fields import field_changes
@@ -46,7 +47,6 @@ from mlwatch.ingest.logs import (
     require_fields,
 )
 from mlwatch.ingest.remote import ObjectPath, is_remote, register_filesystems
-from mlwatch.monthly.timeline import HOURLY_SQL
 from mlwatch.state import partials
 from mlwatch.state.partials import DayRecord, FileRecord, Partials
 from mlwatch.summary import IngestReport

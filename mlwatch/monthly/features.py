@@ -8,6 +8,7 @@ later steps work on the per-user table it returns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -152,6 +153,17 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str, days: int | None 
     )
     daily = {day.isoformat(): int(per_day.get(day, 0)) for day in month_days(month)[:days]}
     return MonthVolume(int(events), int(users), daily)
+
+
+def has_events_on(con: duckdb.DuckDBPyConnection, day: date) -> bool:
+    """Whether ``day`` has a valid event (without counting the month's users, as ``month_activity`` does)."""
+    table, column = (aggregated.EVENT_HOURS, "hour") if aggregated.active(con) else ("events", "ts")
+    start = datetime.combine(day, datetime.min.time())
+    return bool(
+        con.execute(
+            f"SELECT count(*) > 0 FROM {table} WHERE {column} >= ? AND {column} < ?", [start, start + timedelta(days=1)]
+        ).fetchall()[0][0]
+    )
 
 
 def months_present(con: duckdb.DuckDBPyConnection) -> list[str]:

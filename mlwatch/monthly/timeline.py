@@ -16,16 +16,12 @@ import duckdb
 import pandas as pd
 
 from mlwatch.engine import aggregated
+from mlwatch.engine.aggregated import HOURLY_SQL
 from mlwatch.months import month_start, next_month
 
 TIMELINE_FILE = "timeline.parquet"
 FEATURE_DAILY_FILE = "feature_daily.parquet"  # events per day per feature and in total (``feature_daily``)
 COLUMNS = ("event", "hour", "events", "users")
-# Events and distinct users per event name and hour: the one definition both engines run (Spark through
-# sqlglot, engine/spark.py), completed with a time filter and ``GROUP BY ALL``.
-HOURLY_SQL = (
-    "SELECT event, date_trunc('hour', ts) AS hour, count(*) AS events, count(DISTINCT user_id) AS users FROM events"
-)
 
 
 def hourly_counts(con: duckdb.DuckDBPyConnection, reference: str, end: datetime) -> pd.DataFrame:

@@ -357,12 +357,13 @@ def read_summary(state: str | Path, run_id: str) -> RunSummary:
         ) from exc
 
 
-def read_features(state: str | Path, run_id: str, month: str) -> Any:
-    """Return a run's per-user feature table (``reference`` or ``current``) as a pandas DataFrame."""
+def read_features(state: str | Path, run_id: str, month: str, columns: list[str] | None = None) -> Any:
+    """Return a run's per-user feature table (``reference`` or ``current``) as a pandas DataFrame (only
+    ``columns``, when given)."""
     import pandas as pd
 
     path = run_path(state, run_id) / f"features_{month}.parquet"
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns)
     except (OSError, ValueError) as exc:
         raise StateError(f"{path}: the run's features cannot be read ({exc}); start the run again") from exc

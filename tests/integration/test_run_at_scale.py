@@ -34,6 +34,7 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
     summary = json.loads((state / "runs" / run["run_id"] / "summary.json").read_text())
     assert list(summary["seconds"]) == [
         "Reading the logs",
+        "Aggregating the events per user and per hour",
         "Reading the event timeline",
         "Building the monthly features",
         "Training the model on the reference month",
