@@ -206,10 +206,9 @@ def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    """Cores, memory, CPU model and versions: the figures mean nothing without them."""
-    import duckdb
-    import evidently
-    import sklearn
+    """Cores, memory, CPU model and versions: the figures mean nothing without them (the versions from the
+    installed packages' metadata: importing Evidently alone takes several seconds)."""
+    from importlib.metadata import version
 
     cpu = next(
         (
@@ -229,9 +228,9 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(memory / 2**30, 1),
         "cpu": cpu,
         "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "evidently": evidently.__version__,
-        "scikit-learn": sklearn.__version__,
+        "duckdb": version("duckdb"),
+        "evidently": version("evidently"),
+        "scikit-learn": version("scikit-learn"),
     }
 
 

@@ -21,6 +21,7 @@ STAGES = {
     "model": "Training the model on the reference month",
     "checks": "Checking the current month against the reference month",
     "estimate": "Estimating",
+    "summary": "Summarising",
     "store": "Storing the run",
 }
 NOT_MEASURED = "not measured"

@@ -246,6 +246,7 @@ def _run(
     checks.append(_estimated_mae_check(config, estimates.mae, labels))
     checks.append(_estimated_ranking_check(config, estimates.ranking, labels))
     checks.extend(model_checks(state, months, frames, model, config, labels))
+    stages("Summarising: histograms and the fingerprints of the inputs")
     summary = assemble_summary(logs, months, ingest, measures, model, frames, estimates, checks, config)
     return store_stage(state, summary, frames, model, started_by, stages, measures.stream)
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mlwatch.config import Config
 from mlwatch.measure import Frames
-from mlwatch.monthly.estimate import FIT_ROWS, HeldOut, held_out_predictions
+from mlwatch.monthly.estimate import FIT_ROWS, SEED, HeldOut, held_out_predictions
 from mlwatch.monthly.model import (
     TrainedModel,
     describe_model,
@@ -127,7 +127,9 @@ def reference_held_out(frames: Frames, config: Config, model: ScoredModel) -> He
     if model.trained is not None and len(unseen) >= FIT_ROWS:
         # The model learnt from a sample of a large month: the users it never saw score honestly with the
         # production model itself, as the team's own model does (no out-of-fold models to train).
-        return held_out_predictions(frames.reference.iloc[unseen], names, model.trained.estimator, fitted=True)
+        # The seeded sample ``held_out_predictions`` takes of them, taken here: only its rows are copied.
+        sample = np.sort(np.random.default_rng(SEED).choice(len(unseen), size=FIT_ROWS, replace=False))
+        return held_out_predictions(frames.reference.iloc[unseen[sample]], names, model.trained.estimator, fitted=True)
     if model.trained is not None:
         return held_out_predictions(frames.reference, names, clone(model.trained.estimator))
     if model.scorer is not None:

@@ -105,7 +105,7 @@ def held_out_predictions(
         x, y = x[keep], y[keep]
     if fitted:
         stressed_x, stressed_prediction = _stressed(x, [primary], [np.arange(len(x))])
-        return HeldOut(x, y, primary.predict(x), stressed_x, stressed_prediction, tuple(features))
+        return HeldOut(x, y, predict_rows(primary, x), stressed_x, stressed_prediction, tuple(features))
     with thread_limit(len(x)):
         return _held_out(x, y, features, primary, seed)
 
@@ -273,18 +273,37 @@ def _error_estimator(seed: int) -> BinnedRegressor:
 
 
 class BinnedRegressor:
-    """A gradient-boosting regressor whose inputs with more than ``MAX_BINS`` distinct values are first cut at
-    their weighted quantiles: the bins HistGradientBoosting makes of such a column itself, but scikit-learn
-    sorts the column once for each of its 254 weighted quantiles (2 s of a million-user run's estimate), where
-    one sort does here."""
+    """A gradient-boosting regressor that learns from each distinct row of its binned inputs once.
+
+    Inputs with more than ``MAX_BINS`` distinct values are first cut at their weighted quantiles: the bins
+    HistGradientBoosting makes of such a column itself, but scikit-learn sorts the column once for each of
+    its 254 weighted quantiles (2 s of a million-user run's estimate), where one sort does here.
+
+    Rows whose binned inputs are equal get the same prediction at every step of boosting, so they are
+    learnt as one row weighing their summed weight, with their weighted mean target: for the squared error
+    and the Poisson loss every sum of gradients and hessians, hence every split and leaf value, is the one
+    the rows give separately (150,000 held-out rows and zeroed copies of a million-user month are 8,868
+    distinct rows: the fits take a quarter of the time). What differs: ``min_samples_leaf`` counts distinct
+    rows, and early stopping, which scikit-learn turns on above 10,000 rows, sees the distinct rows.
+    """
 
     def __init__(self, estimator: HistGradientBoostingRegressor) -> None:
         self.estimator = estimator
         self.edges: list[np.ndarray | None] = []
+        self.rows = (0, 0)  # rows given, distinct rows learnt from
 
     def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> BinnedRegressor:
         self.edges = [_quantile_edges(column, sample_weight) for column in x.T]
-        self.estimator.fit(self._bins(x), y, sample_weight=sample_weight)
+        binned = np.ascontiguousarray(self._bins(x), dtype="float64")
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype="float64")
+        keep = weights > 0
+        binned, targets, weights = binned[keep], np.asarray(y, dtype="float64")[keep], weights[keep]
+        rows = binned.view(np.dtype((np.void, binned.dtype.itemsize * binned.shape[1]))).ravel()
+        _, first, group = np.unique(rows, return_index=True, return_inverse=True)
+        summed = np.bincount(group, weights=weights)
+        mean_target = np.bincount(group, weights=weights * targets) / summed
+        self.rows = (len(y), len(first))
+        self.estimator.fit(binned[first], mean_target, sample_weight=summed)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ def test_a_run_stores_its_stage_timings_histograms_and_drift_sample(make_logs, t
         "Training the model on the reference month",
         "Checking the current month against the reference month",
         "Estimating this month's error and ranking before its purchases are known",  # estimated_ranking joined it
+        "Summarising: histograms and the fingerprints of the inputs",
         "Storing the run",
     ]
     assert all(seconds > 0 for seconds in summary["seconds"].values())

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from mlwatch.monthly.estimate import estimate_mae, fit_error_model
+from mlwatch.monthly.estimate import BinnedRegressor, estimate_mae, fit_error_model
 
 FEATURES = ["login", "view", "cart", "purchase"]
 SEEDS = range(10)
@@ -109,3 +109,18 @@ def test_a_large_reference_month_is_learnt_from_a_seeded_sample_with_the_same_es
     assert sampled.lower <= _actual_mae(current) <= sampled.upper
     assert abs(sampled.estimated_mae - full.estimated_mae) < 0.05 * full.estimated_mae
     assert sampled.upper - sampled.lower > full.upper - full.lower  # fewer users learnt from: a wider interval
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_learning_each_distinct_row_once_gives_the_model_every_row_gives(loss: str) -> None:
+    rng = np.random.default_rng(3)
+    distinct = rng.poisson(2.0, size=(300, 3)).astype("float64")
+    x = distinct[rng.integers(0, len(distinct), 20_000)]  # every row many times, as users' counts are
+    y = rng.poisson(1 + x[:, 0]).astype("float64")
+    weights = rng.choice([1.0, 0.25], size=len(y))
+    params = {"loss": loss, "max_iter": 30, "min_samples_leaf": 1, "early_stopping": False, "random_state": 0}
+    merged = BinnedRegressor(HistGradientBoostingRegressor(**params)).fit(x, y, sample_weight=weights)
+    every = HistGradientBoostingRegressor(**params).fit(x, y, sample_weight=weights)
+    assert merged.rows == (20_000, len(np.unique(x, axis=0)))
+    assert merged.rows[1] < 300
+    assert np.allclose(merged.predict(distinct), every.predict(distinct), rtol=1e-6, atol=1e-9)
