@@ -36,11 +36,11 @@ from mlwatch.ingest.db import quote_ident, quote_literal, sql_list
 from mlwatch.ingest.fields import field_changes
 from mlwatch.ingest.files import LogFile, format_of
 from mlwatch.ingest.logs import (
-    EVENTS_SCHEMA,
     FIELDS_PRESENT_BY_FILE_SQL,
     REASONS,
     UNPARSED,
     append_rows,
+    create_events,
     find_duplicates,
     reasons_text,
     reject_sample,
@@ -85,7 +85,7 @@ def update(con: duckdb.DuckDBPyConnection, files: list[LogFile], config: Config,
     if not changed and not gone:
         return kept
     register_filesystems(con, files)
-    con.execute(f"CREATE OR REPLACE TABLE events ({EVENTS_SCHEMA})")
+    create_events(con, files)
     dirty = {day for name in [*changed, *gone] if name in kept.files for day in kept.files[name].days}
     read: set[str] = set()
     while True:
