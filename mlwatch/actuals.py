@@ -22,7 +22,7 @@ from sklearn.metrics import mean_absolute_error, mean_poisson_deviance, r2_score
 
 from mlwatch.config import parse_config
 from mlwatch.errors import MlwatchError
-from mlwatch.monthly.features import build_features, has_events_on, months_present
+from mlwatch.monthly.features import buyers, has_events_on, months_present
 from mlwatch.months import month_days, next_month
 from mlwatch.state import store
 from mlwatch.state.performance import Performance, exported_since, latest_performance, record_performance
@@ -119,7 +119,7 @@ def measure_run(con: duckdb.DuckDBPyConnection, state: str | Path, run: store.Ru
     month = next_month(run.current_month)
     scored = store.read_features(state, run.run_id, "current", ["user_id", "prediction"])
     scored = scored[scored["prediction"].notna()]  # users a scoring job did not score were not in the list
-    bought = build_features(con, month, {"bought": config.target_events()})[["user_id", "bought"]]
+    bought = buyers(con, month, config.target_events())
     joined = scored.merge(bought, on="user_id", how="left").fillna({"bought": 0})
     metrics = actual_metrics(joined["bought"].to_numpy(), joined["prediction"].to_numpy())
     metrics["campaigns"] = _campaigns(state, run.run_id, bought)
@@ -132,6 +132,7 @@ def update_actuals(
     logs: str | None = None,
     run_ids: list[str] | None = None,
     recompute: bool = False,
+    present: tuple[str, ...] | None = None,
 ) -> list[Performance]:
     """Measure every stored run whose next month is complete in the loaded logs and not yet measured.
 
@@ -139,8 +140,11 @@ def update_actuals(
     control group came after its last one, or when ``recompute``. Only runs
     read from the same ``logs`` (when given) or listed in ``run_ids`` are considered.
     A month counts as complete when its last calendar day has events.
+
+    Args:
+        present: the months with events in the loaded logs, when the caller knows them already (a run does).
     """
-    present = set(months_present(con))
+    present = set(present if present is not None else months_present(con))
     latest = latest_performance(state)
     done: list[Performance] = []
     for run in store.list_runs(state):

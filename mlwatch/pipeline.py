@@ -187,7 +187,7 @@ def run_monthly(
             result = _run(con, str(logs), asked, ingest, config, state, started_by, stages, prepared)
             _record_contract(state, config, started_by, result.run_id)
             if measure_actuals and not to_date:
-                measure_stored_actuals(con, state, str(logs))
+                measure_stored_actuals(con, state, str(logs), result.summary.months_in_logs)
         return result
     finally:
         if to_date:
@@ -213,12 +213,15 @@ def _record_contract(state: str | Path, config: Config, actor: str, run_id: str)
         logging.getLogger(__name__).warning("contract version not recorded: %s", exc)
 
 
-def measure_stored_actuals(con: duckdb.DuckDBPyConnection, state: str | Path, logs: str) -> None:
-    """Measure stored runs whose next month is in the loaded logs; a failure is logged, never raised."""
+def measure_stored_actuals(
+    con: duckdb.DuckDBPyConnection, state: str | Path, logs: str, present: tuple[str, ...] | None = None
+) -> None:
+    """Measure stored runs whose next month is in the loaded logs (``present``: its months, when known);
+    a failure is logged, never raised."""
     from mlwatch.actuals import update_actuals
 
     try:
-        update_actuals(con, state, logs)
+        update_actuals(con, state, logs, present=present)
     except (MlwatchError, duckdb.Error) as exc:  # the run itself is stored; its actuals can be measured later
         logging.getLogger(__name__).warning("actual performance not measured: %s", exc)
 

@@ -161,6 +161,21 @@ def month_activity(con: duckdb.DuckDBPyConnection, month: str, days: int | None 
     return MonthVolume(int(events), int(users), daily)
 
 
+def buyers(con: duckdb.DuckDBPyConnection, month: str, events: tuple[str, ...]) -> pd.DataFrame:
+    """The users with at least one of ``events`` in ``month`` and how many (``user_id``, ``bought``): the
+    ``bought`` column of ``build_features`` without the users who bought nothing."""
+    if aggregated.active(con):
+        frame = build_features(con, month, {"bought": events})
+        return frame.loc[frame["bought"] > 0, ["user_id", "bought"]].reset_index(drop=True)
+    frame = con.execute(
+        f"SELECT user_id, count(*) AS bought FROM events WHERE event IN ({_marks(events)}) AND ts >= ? AND ts < ? "
+        "GROUP BY user_id ORDER BY user_id",
+        [*events, *_bounds(month)],
+    ).df()
+    frame["bought"] = frame["bought"].astype("int64")
+    return frame
+
+
 def has_events_on(con: duckdb.DuckDBPyConnection, day: date) -> bool:
     """Whether ``day`` has a valid event (without counting the month's users, as ``month_activity`` does)."""
     table, column = (aggregated.EVENT_HOURS, "hour") if aggregated.active(con) else ("events", "ts")

@@ -15,7 +15,14 @@ from mlwatch.errors import ConfigError, InputError
 from mlwatch.ingest.db import connect
 from mlwatch.ingest.logs import read_events
 from mlwatch.monthly import changes
-from mlwatch.monthly.features import build_features, has_events_on, month_activity, returning_users, unknown_users
+from mlwatch.monthly.features import (
+    build_features,
+    buyers,
+    has_events_on,
+    month_activity,
+    returning_users,
+    unknown_users,
+)
 from mlwatch.monthly.timeline import hourly_counts
 from mlwatch.monthly.vocabulary import event_counts
 from mlwatch.months import month_start
@@ -55,6 +62,7 @@ def _answers(con) -> dict[str, object]:
         "counts": [event_counts(con, m) for m in ("2026-03", "2026-04")],
         "share": changes._user_share(con, "user_login_from_pc", "user_login", "2026-03", END),
         "days with events": [has_events_on(con, date(2026, 4, day)) for day in (6, 7, 30)],
+        "buyers": buyers(con, "2026-04", ("purchase",)).to_dict("list"),
     }
 
 
@@ -74,6 +82,8 @@ def test_every_stage_answers_the_same_from_the_aggregated_tables(con) -> None:
     assert "user_login_from_pc" in from_events["counts"][1]
     assert pd.Timestamp(max(from_events["hourly"]["hour"])) < pd.Timestamp(END)
     assert from_events["days with events"] == [True, False, True]  # April 7th is the gap: no event at all
+    bought = build_features(con, "2026-04", {"bought": ("purchase",)})  # every active user, 0 for most
+    assert from_events["buyers"] == bought.loc[bought["bought"] > 0, ["user_id", "bought"]].to_dict("list")
 
 
 def test_a_feature_the_tables_do_not_count_is_refused_by_name(con) -> None:
