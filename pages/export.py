@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
 from mlwatch.errors import MlwatchError
 from mlwatch.governance import signoff as so
-from mlwatch.governance.export import build_export, export_filename, record_export
+from mlwatch.governance.export import build_export, export_filename, record_export, select_export
 from mlwatch.present.report import check_detail, check_title, failed_checks
 from mlwatch.summary import GateStatus, RunSummary
 from pages import _shared
@@ -44,15 +46,19 @@ def _download(state: str, run: RunSummary, signoff: so.Signoff | None) -> None:
     )
     bom = st.checkbox("For Excel (UTF-8 with BOM)", key="export_bom")
     choice = {"top_share": share, "holdout": holdout, "seed": int(seed), "bom": bom}
-    if signoff is None:
-        prepared = _build(state, run.run_id, choice)
+    name = export_filename(_shared.run_record(run.run_id))
+    if signoff is None:  # the file is written and recorded when the button is clicked, not on every redraw
+        frame = _selected(state, run.run_id, choice)
+        if frame is None:
+            return
+        data, on_click, args = _file_when_clicked(state, run.run_id, choice, name), "ignore", None
     else:
         prepared = _prepared(state, run.run_id, signoff, choice)
-    if prepared is None:
-        return
-    frame, data = prepared
+        if prepared is None:
+            return
+        frame, data = prepared
+        on_click, args = _record, (state, run.run_id, frame, data, name, holdout, int(seed))
     control = int((frame["group"] == "control").sum())
-    name = export_filename(_shared.run_record(run.run_id))
     st.download_button(
         f"Download {len(frame):,} users ({len(frame) - control:,} campaign, {control:,} control)",
         data,
@@ -61,9 +67,34 @@ def _download(state: str, run: RunSummary, signoff: so.Signoff | None) -> None:
         type="primary",
         key="download_prospects",
         icon=":material/download:",
-        on_click=_record,
-        args=(state, run.run_id, frame, data, name, holdout, int(seed)),
+        on_click=on_click,
+        args=args,
     )
+
+
+def _selected(state: str, run_id: str, choice: dict) -> pd.DataFrame | None:
+    """The selected list (for the button's counts), after the role and gate checks."""
+    selection = {key: value for key, value in choice.items() if key != "bom"}
+    try:
+        return select_export(
+            state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **selection
+        )
+    except MlwatchError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _file_when_clicked(state: str, run_id: str, choice: dict, name: str) -> Callable[[], bytes]:
+    """The CSV, made when the download button is clicked (Streamlit runs it on a thread of its own): the role
+    and the gate are checked again then, and the export recorded with exactly the bytes sent."""
+    user, prospects = _shared.acting_user(), _shared.prospects(state, run_id)
+
+    def make() -> bytes:
+        frame, data = build_export(state, run_id, user, prospects=prospects, **choice)
+        record_export(state, run_id, user, frame, data, name, choice["holdout"], choice["seed"], via="dashboard")
+        return data
+
+    return make
 
 
 def _build(state: str, run_id: str, choice: dict) -> tuple[pd.DataFrame, bytes] | None:

@@ -97,6 +97,23 @@ def open_page(page: str, run_id: str | None = None, role: str | None = None) -> 
 
 
 @pytest.fixture
+def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str | None, Callable[[], bytes]]:
+    """The callables of the download buttons whose file is made when clicked, keyed by file name: the browser's
+    click runs one (Streamlit runs it on a thread of its own, outside the page's script)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    captured: dict[str | None, Callable[[], bytes]] = {}
+    original = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):  # type: ignore[no-untyped-def]
+        captured[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return captured
+
+
+@pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str | None, bytes]:
     """The bytes behind every download button rendered, keyed by file name."""
     captured: dict[str | None, bytes] = {}

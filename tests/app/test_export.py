@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
 
+from mlwatch.errors import PermissionDenied
+from mlwatch.governance.auth import add_user, disable_user
 from mlwatch.governance.export import prospect_list
 from mlwatch.governance.signoff import gate_status
 from mlwatch.state import store
-from tests.app.conftest import open_page
+from tests.app.conftest import APP, open_page
 
+PASSWORD = "correct horse battery"
 REASON = "Login was renamed upstream; we accept vocabulary, zero_rate, drift and prediction_drift this month."
 
 
@@ -66,18 +71,47 @@ def test_an_approver_signs_off_and_the_download_appears(app_env, private_state, 
     assert len(at.get("download_button")) == 1
 
 
-def test_open_gate_downloads_every_user_ranked_with_a_control_group(app_env, stored_runs, downloads) -> None:
-    app_env(stored_runs["state"])
+def test_open_gate_downloads_every_user_ranked_with_a_control_group(
+    app_env, stored_runs, private_state, downloads, deferred
+) -> None:
+    app_env(private_state)  # a copy: the test records exports
     at = open_page("export.py", stored_runs["open"], role="marketer")
     assert len(at.get("download_button")) == 1
-    run = store.get_run(stored_runs["state"], stored_runs["open"])
-    frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
+    run = store.get_run(private_state, stored_runs["open"])
+    name = f"prospects-2026-04-{run.run_id}.csv"
+    # Drawing the page writes no file and records nothing: the file is made when the button is clicked.
+    assert name not in downloads and not store.read_audit(private_state, action="export")
+    assert at.get("download_button")[0].proto.label == "Download 1,597 users (1,437 campaign, 160 control)"
+    frame = pd.read_csv(io.BytesIO(deferred[name]()), dtype={"user_id": str})  # the click
     assert len(frame) == run.users == 1597
     assert list(frame.columns) == ["user_id", "predicted_purchases", "rank", "group"]
     assert frame["rank"].tolist() == list(range(1, 1598))
     assert frame["predicted_purchases"].is_monotonic_decreasing
     assert (frame["group"] == "control").sum() == round(0.1 * 1597)  # the default 10% holdout
     assert len(at.dataframe[0].value) == 50
+    (recorded,) = store.read_audit(private_state, action="export")
+    assert recorded["detail"]["via"] == "dashboard" and recorded["actor"] == "demo-marketer"
     at.slider(key="export_share").set_value(0.2).run()
-    frame = pd.read_csv(io.BytesIO(downloads[f"prospects-2026-04-{run.run_id}.csv"]), dtype={"user_id": str})
+    assert name not in downloads
+    frame = pd.read_csv(io.BytesIO(deferred[name]()), dtype={"user_id": str})
     assert len(frame) == round(0.2 * 1597)
+    assert len(store.read_audit(private_state, action="export")) == 2  # each file made is recorded
+
+
+def test_a_file_asked_for_after_the_account_was_disabled_is_refused_and_not_recorded(
+    app_env, private_state, stored_runs, deferred
+) -> None:
+    add_user(private_state, "mia", "marketer", PASSWORD)
+    app_env(private_state)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["run_id"] = stored_runs["open"]
+    at.run()
+    at.text_input(key="login_name").set_value("mia")
+    at.text_input(key="login_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    at.switch_page("pages/export.py").run()
+    assert not at.exception and len(at.get("download_button")) == 1
+    disable_user(private_state, "mia")  # between the page's drawing and the click
+    with pytest.raises(PermissionDenied, match="disabled"):
+        deferred[f"prospects-2026-04-{stored_runs['open']}.csv"]()
+    assert not store.read_audit(private_state, action="export")
