@@ -203,15 +203,7 @@ def build_export(
     Raises:
         PermissionDenied, ExportBlocked: as for ``export_prospects``.
     """
-    if arms is not None:  # champion and challenger, each on its own random part of the users
-        require(user, "export", state)
-        _check_gate(state, run_id)
-        both, _, split = arms
-        ours = rank_prospects(both["user_id"], both["prediction"].to_numpy())
-        theirs = rank_prospects(both["user_id"], both["challenger"].to_numpy())
-        frame = split_prospects(ours, theirs, split, top, top_share, holdout, seed, salt=run_id)
-        return frame, to_csv(frame, bom)
-    frame = select_export(state, run_id, user, top, top_share, holdout, seed, prospects)
+    frame = select_export(state, run_id, user, top, top_share, holdout, seed, prospects, arms)
     return frame, to_csv(frame, bom)
 
 
@@ -224,15 +216,21 @@ def select_export(
     holdout: float = 0.0,
     seed: int = 0,
     prospects: pd.DataFrame | None = None,
+    arms: tuple[pd.DataFrame, Any, float] | None = None,
 ) -> pd.DataFrame:
-    """The selected list with its groups, after every gate and role check, without its CSV: what the Export
-    page shows before anyone asks for the file (writing a million rows' CSV takes seconds).
+    """``build_export``'s list without its CSV, after the same checks: what the Export page shows before anyone
+    asks for the file (writing a million rows' CSV takes seconds).
 
     Raises:
         PermissionDenied, ExportBlocked: as for ``export_prospects``.
     """
     require(user, "export", state)
     _check_gate(state, run_id)
+    if arms is not None:  # champion and challenger, each on its own random part of the users
+        both, _, split = arms
+        ours = rank_prospects(both["user_id"], both["prediction"].to_numpy())
+        theirs = rank_prospects(both["user_id"], both["challenger"].to_numpy())
+        return split_prospects(ours, theirs, split, top, top_share, holdout, seed, salt=run_id)
     ranked = prospect_list(state, run_id) if prospects is None else prospects
     return select_prospects(ranked, top, top_share, holdout, seed, salt=run_id)
 
