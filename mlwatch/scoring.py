@@ -19,6 +19,7 @@ from mlwatch.monthly.model import (
     describe_model,
     evaluate_predictions,
     predict,
+    seeded_sample,
     split_rows,
     train_model,
 )
@@ -128,8 +129,8 @@ def reference_held_out(frames: Frames, config: Config, model: ScoredModel) -> He
         # The model learnt from a sample of a large month: the users it never saw score honestly with the
         # production model itself, as the team's own model does (no out-of-fold models to train).
         # The seeded sample ``held_out_predictions`` takes of them, taken here: only its rows are copied.
-        sample = np.sort(np.random.default_rng(SEED).choice(len(unseen), size=FIT_ROWS, replace=False))
-        return held_out_predictions(frames.reference.iloc[unseen[sample]], names, model.trained.estimator, fitted=True)
+        sample = unseen[seeded_sample(len(unseen), FIT_ROWS, SEED)]
+        return held_out_predictions(frames.reference.iloc[sample], names, model.trained.estimator, fitted=True)
     if model.trained is not None:
         return held_out_predictions(frames.reference, names, clone(model.trained.estimator))
     if model.scorer is not None:

@@ -38,7 +38,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-from mlwatch.monthly.model import predict_rows, thread_limit
+from mlwatch.monthly.model import predict_rows, seeded_sample, thread_limit
 from mlwatch.summary import MaeEstimate
 
 FOLDS = 5
@@ -101,7 +101,7 @@ def held_out_predictions(
     x = reference[features].to_numpy(dtype="float64")
     y = reference["target"].to_numpy(dtype="float64")
     if max_rows is not None and len(x) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), size=max_rows, replace=False))
+        keep = seeded_sample(len(x), max_rows, seed)
         x, y = x[keep], y[keep]
     if fitted:
         stressed_x, stressed_prediction = _stressed(x, [primary], [np.arange(len(x))])

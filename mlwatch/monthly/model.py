@@ -65,8 +65,16 @@ def split_rows(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(fit) <= FIT_ROWS:
         return fit, validate, np.sort(validate)
     keep = np.zeros(len(fit), dtype=bool)
-    keep[np.random.default_rng(SEED).choice(len(fit), size=FIT_ROWS, replace=False)] = True
+    keep[seeded_sample(len(fit), FIT_ROWS, SEED)] = True
     return fit[keep], validate, np.sort(np.concatenate([validate, fit[~keep]]))
+
+
+def seeded_sample(rows: int, size: int, seed: int) -> np.ndarray:
+    """The positions, in order, of a seeded uniform sample of ``size`` of ``rows`` rows (every row when there are
+    no more): the same arguments always give the same rows."""
+    if rows <= size:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
 
 
 def describe_model(estimator: object) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mlwatch.monthly.estimate import SEED, BinnedRegressor, HeldOut
-from mlwatch.monthly.model import predict_rows, thread_limit
+from mlwatch.monthly.model import predict_rows, seeded_sample, thread_limit
 from mlwatch.summary import RankingEstimate
 
 TOP_SHARE = 0.10
@@ -58,7 +58,7 @@ def estimate_ranking(held: HeldOut, current: pd.DataFrame, seed: int = SEED) -> 
     predicted = current["prediction"].to_numpy(dtype="float64")
     in_top = np.zeros(len(predicted), dtype=bool)
     in_top[np.argsort(-predicted, kind="stable")[: max(1, math.ceil(TOP_SHARE * len(predicted)))]] = True
-    rows = _scored_rows(len(current), seed)
+    rows = seeded_sample(len(current), SCORE_ROWS, seed)
     expected = expected_purchases(held, current.iloc[rows], seed)
     return RankingEstimate(
         share=TOP_SHARE,
@@ -71,12 +71,6 @@ def estimate_ranking(held: HeldOut, current: pd.DataFrame, seed: int = SEED) -> 
         rows=len(current),
         fitted_on=len(x),
     )
-
-
-def _scored_rows(users: int, seed: int) -> np.ndarray:
-    if users <= SCORE_ROWS:
-        return np.arange(users)
-    return np.sort(np.random.default_rng(seed).choice(users, size=SCORE_ROWS, replace=False))
 
 
 def _lift(purchases: np.ndarray, in_top: np.ndarray) -> float | None:
