@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import FORMATS, generate_logs
+from bench.page_timing import PAGES, SWITCH_PAGES
 from bench.report import markdown
 from bench.targets import markdown_table, target_rows
 
@@ -48,6 +49,10 @@ class Plan:
     readers: int  # sessions opening their pages at once
     warm_pages: bool  # page timing drops a first round that fills the server's caches
     memory_limit: str
+    # the pages timed in Chromium (fresh sessions; moving to them from the Overview); the server's page
+    # runs (AppTest) are timed for every page
+    browser_pages: tuple[str, ...] = tuple(PAGES)
+    switch_pages: tuple[str, ...] = SWITCH_PAGES
 
 
 FULL = Plan(
@@ -81,6 +86,9 @@ SMOKE = Plan(
     readers=2,
     warm_pages=False,
     memory_limit="2GB",
+    # one page of each kind: the loops are the same for every page (make test's time, pytest's budget)
+    browser_pages=("overview", "drift"),
+    switch_pages=("data",),
 )
 
 
@@ -195,10 +203,13 @@ def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
         return pages
     with serve(state, runs) as server:
         _say("page render times, headless Chromium")
-        for kind, timing in (("browser", measure), ("switch", measure_switch)):
+        for kind, timing, names in (
+            ("browser", measure, plan.browser_pages),
+            ("switch", measure_switch, plan.switch_pages),
+        ):
             pages[kind] = {
                 page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-                for page, v in timing(server.url, plan.page_repeat, plan.warm_pages).items()
+                for page, v in timing(server.url, plan.page_repeat, plan.warm_pages, names).items()
             }
         _say(f"{plan.readers} readers at once")
         pages["readers"] = measure_readers(server, plan.readers, warm=False)  # the page timing filled the caches

@@ -74,18 +74,19 @@ def chromium_path() -> str | None:
     return path if Path(path).exists() else None
 
 
-def measure(url: str, repeat: int, warm: bool = True) -> dict[str, list[float]]:
-    """Return the render times in seconds of each page, ``repeat`` fresh sessions each.
+def measure(url: str, repeat: int, warm: bool = True, pages: tuple[str, ...] = tuple(PAGES)) -> dict[str, list[float]]:
+    """Return the render times in seconds of each of ``pages``, ``repeat`` fresh sessions each.
 
     ``warm``: a first round fills the server's caches and is dropped (``--smoke`` skips it).
     """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        times: dict[str, list[float]] = {page: [] for page in PAGES}
+        times: dict[str, list[float]] = {page: [] for page in pages}
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for round_ in range(0 if warm else 1, repeat + 1):
-            for page_name, selector in PAGES.items():
+            for page_name in pages:
+                selector = PAGES[page_name]
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 start = time.perf_counter()
@@ -98,15 +99,21 @@ def measure(url: str, repeat: int, warm: bool = True) -> dict[str, list[float]]:
         return times
 
 
-def measure_switch(url: str, repeat: int, warm: bool = True) -> dict[str, list[float]]:
-    """Return, per page, the times from a click in the sidebar on the Overview to the page's key element.
+SWITCH_PAGES = ("drift", "data", "model")
+
+
+def measure_switch(
+    url: str, repeat: int, warm: bool = True, pages: tuple[str, ...] = SWITCH_PAGES
+) -> dict[str, list[float]]:
+    """Return, per page of ``pages`` (of ``SWITCH_PAGES``), the times from a click in the sidebar on the
+    Overview to the page's key element.
 
     One session: the Overview is loaded once, then reached again from the sidebar before each page.
     ``warm``: a first round loads the bundles and is dropped.
     """
     from playwright.sync_api import sync_playwright
 
-    titles = {"drift": "Drift", "data": "Data", "model": "Model"}
+    titles = {name: name.title() for name in pages}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()

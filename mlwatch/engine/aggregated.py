@@ -81,26 +81,11 @@ def from_events(
         return
     target_end = month_start(next_month(next_month(month_of(end - timedelta(microseconds=1)))))
     hours = f"ts >= TIMESTAMP '{start.isoformat(sep=' ')}' AND ts < TIMESTAMP '{end.isoformat(sep=' ')}'"
-    users = f"ts >= TIMESTAMP '{month_start(first).isoformat(sep=' ')}' AND ts < TIMESTAMP '{target_end.isoformat(sep=' ')}'"
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE event IN ({', '.join(quote_literal(e) for e in events)})) AS {quote_ident(name)}"
-        for name, events in features.items()
-    )
-    try:  # months as whole numbers (year * 12 + month - 1): cheaper to group and to join with the next
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE month_counts AS
-            SELECT year(ts) * 12 + month(ts) - 1 AS start, user_id, count(*) AS events, {counts},
-                   bit_or(CAST(1 AS BIGINT) << (dayofmonth(ts) - 1)) AS days
-            FROM events WHERE {users} GROUP BY ALL
-        """)  # fmt: skip
-        columns = ", ".join(f"m.{quote_ident(name)}" for name in features)
-        con.execute(f"""
-            CREATE OR REPLACE TABLE {USER_MONTHS} AS
-            SELECT printf('%04d-%02d', m.start // 12, m.start % 12 + 1) AS month, m.user_id, m.events, {columns},
-                   coalesce(t.{quote_ident(target)}, 0) AS target, m.days
-            FROM month_counts m
-            LEFT JOIN month_counts t ON t.user_id = m.user_id AND t.start = m.start + 1
-        """)  # fmt: skip
+    try:  # the month counts once in a table: the join with the next month reads them twice
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE month_counts AS {month_counts_sql(features, (month_start(first), target_end))}"
+        )
+        con.execute(f"CREATE OR REPLACE TABLE {USER_MONTHS} AS {user_months_sql(features, target)}")
         con.execute("DROP TABLE month_counts")
         con.execute(f"CREATE OR REPLACE TABLE {EVENT_HOURS} AS {HOURLY_SQL} WHERE {hours} GROUP BY ALL")
         con.execute(
@@ -111,6 +96,43 @@ def from_events(
         yield
     finally:
         drop_tables(con)
+
+
+def month_counts_sql(
+    features: dict[str, tuple[str, ...]], bounds: tuple[datetime, datetime] | None = None, names: bool = False
+) -> str:
+    """One row per user and month of ``events`` (within ``bounds``, start inclusive): ``start`` (the month as
+    year * 12 + month - 1, cheaper to group and to join with the next than text), the events, each feature's
+    count and the active days as a bit mask (day 1 = bit 0); with ``names``, the event names used, sorted.
+
+    The one definition both engines run (Spark through sqlglot, ``engine/spark.py``).
+    """
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE event IN ({', '.join(quote_literal(e) for e in events)})) AS {quote_ident(name)}"
+        for name, events in features.items()
+    )
+    used = ", list_sort(list_distinct(list(event))) AS names" if names else ""
+    within = ""
+    if bounds is not None:
+        first, end = (bound.isoformat(sep=" ") for bound in bounds)
+        within = f"WHERE ts >= TIMESTAMP '{first}' AND ts < TIMESTAMP '{end}'"
+    return f"""
+        SELECT year(ts) * 12 + month(ts) - 1 AS start, user_id, count(*) AS events, {counts},
+               bit_or(CAST(1 AS BIGINT) << (dayofmonth(ts) - 1)) AS days{used}
+        FROM events {within} GROUP BY ALL
+    """  # fmt: skip
+
+
+def user_months_sql(features: dict[str, tuple[str, ...]], target: str, names: bool = False) -> str:
+    """``user_months`` from the table (or named subquery) ``month_counts`` of ``month_counts_sql``: each row
+    with its month as ``YYYY-MM`` and the ``target`` feature's count of the user's next month (0 when none)."""
+    columns = ", ".join(f"m.{quote_ident(name)}" for name in features)
+    return f"""
+        SELECT printf('%04d-%02d', m.start // 12, m.start % 12 + 1) AS month, m.user_id, m.events, {columns},
+               coalesce(t.{quote_ident(target)}, 0) AS target, m.days{", m.names" if names else ""}
+        FROM month_counts m
+        LEFT JOIN month_counts t ON t.user_id = m.user_id AND t.start = m.start + 1
+    """  # fmt: skip
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -3,7 +3,8 @@
 Spark reads the files (``binaryFile``, through the cluster's connectors: ``s3a://``, ``gs://``,
 ``abfss://``), each task validates its files with DuckDB's own staging SQL (``spark_tasks.py``), and
 Spark de-duplicates by ``event_id``, counts rejects, and aggregates with the DuckDB engine's queries
-transpiled by sqlglot (``features.aggregation_sql``, ``aggregated.HOURLY_SQL``, ``logs.FIELDS_PRESENT_SQL``).
+transpiled by sqlglot (``aggregated.month_counts_sql`` and ``user_months_sql``, ``aggregated.HOURLY_SQL``,
+``logs.FIELDS_PRESENT_SQL``).
 Only the ingest counts, one row per user and month and one row per event name and hour come back
 (``aggregated.store_tables``); every later stage runs on this machine as with DuckDB.
 """
@@ -32,16 +33,9 @@ from mlwatch.ingest.fields import FIELD_CHANGES_SQL, changes_from_rows
 from mlwatch.ingest.files import LogFile, find_log_files, format_of
 from mlwatch.ingest.logs import FIELDS_PRESENT_SQL, REASONS, UNPARSED, reasons_text, require_fields
 from mlwatch.ingest.remote import ObjectPath
-from mlwatch.monthly.features import aggregation_sql
 from mlwatch.summary import FieldChange, IngestReport, RejectedRow
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-# Each user's active days of a month as a bit mask (day 1 = bit 0) and the event names used.
-_ACTIVITY_SQL = """
-    SELECT date_format(ts, 'yyyy-MM') AS month, user_id,
-           bit_or(shiftleft(CAST(1 AS BIGINT), dayofmonth(ts) - 1)) AS days, array_sort(collect_set(event)) AS names
-    FROM events GROUP BY 1, 2
-"""
 
 
 def read_logs(
@@ -177,27 +171,22 @@ def _summarise(
     spark: Any, con: duckdb.DuckDBPyConnection, logs: str, counts: list[Any], rows_read: int, config: Config
 ) -> IngestReport:
     report = replace(_report(spark, counts, rows_read), field_changes=_field_changes(spark, config))
-    months = [r[0] for r in spark.sql("SELECT DISTINCT date_format(ts, 'yyyy-MM') FROM events ORDER BY 1").collect()]
-    if not months:
+    user_months = _user_months(spark, config)
+    if user_months.num_rows == 0:
         raise InputError(
             f"{logs}: no valid event in {report.rows_read} rows read "
             f"({reasons_text(report.rejected_by_reason)}); check the [columns] names in the config"
         )
-    aggregated.store_tables(con, _user_months(spark, months, config), _event_hours(spark), config.features)
+    aggregated.store_tables(con, user_months, _event_hours(spark), config.features)
     return report
 
 
-def _user_months(spark: Any, months: list[str], config: Config) -> Any:
-    """One row per user and month: ``features.aggregation_sql`` (transpiled) joined with the active days and names."""
-    frames = []
-    for month in months:
-        sql, params = aggregation_sql(month, config.features, config.target_events())
-        frames.append(spark.sql(spark_sql(sql, params)).selectExpr(f"'{month}' AS month", "*"))
-    features = frames[0]
-    for frame in frames[1:]:
-        features = features.unionByName(frame)
-    activity = spark.sql(_ACTIVITY_SQL)
-    return features.join(activity, ["month", "user_id"]).toArrow()
+def _user_months(spark: Any, config: Config) -> Any:
+    """One row per user and month, every month of the logs: the DuckDB engine's query (transpiled), with the
+    event names each user used (for ``user_names``), in one Spark job."""
+    counts = aggregated.month_counts_sql(config.features, names=True)
+    sql = f"WITH month_counts AS ({counts}) {aggregated.user_months_sql(config.features, config.target, names=True)}"
+    return spark.sql(spark_sql(sql)).toArrow()
 
 
 def _event_hours(spark: Any) -> Any:

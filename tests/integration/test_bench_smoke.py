@@ -18,6 +18,7 @@ STAGES = {
     "Storing the run",
 }
 PAGES = {"overview", "data", "drift", "model", "export", "history", "audit"}
+PAGES_TITLES = {page.title() for page in PAGES}
 # issue 16's figures, each a row of the targets table (the start of its title)
 TARGETS = (
     "Whole run / bare aggregation",
@@ -98,9 +99,8 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     browser = os.environ.get("CI") == "true" or "skipped" not in pages
     assert set(pages["server"]) == PAGES
     assert all(page["first"] > 0 and page["cached"] > 0 for page in pages["server"].values())
-    if browser:
-        assert set(pages["browser"]) == PAGES
-        assert set(pages["switch"]) == {"drift", "data", "model"}
+    if browser:  # the smoke plan times one page of each kind in Chromium (the full plan: every page)
+        assert set(pages["browser"]) == {"overview", "drift"} and set(pages["switch"]) == {"data"}
         assert all(page["median"] > 0 for kind in ("browser", "switch") for page in pages[kind].values())
         readers = pages["readers"]
         assert readers["errors"] == []
@@ -110,10 +110,18 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     rows = results["targets"]
     for figure in TARGETS:
         assert any(row["figure"].startswith(figure) for row in rows), figure
+    timed = {page.title() for page in pages.get("browser", {})}
     for row in rows:
         assert row["target"], row
-        if browser or not row["figure"].startswith(("Many readers", *(p.title() for p in PAGES))):
+        page = row["figure"].split(" page, fresh session")[0]
+        if row["figure"].startswith("Many readers"):
+            expected = browser
+        else:  # a page the smoke plan does not time in Chromium is said so, never met
+            expected = page in timed or page not in PAGES_TITLES
+        if expected:
             assert isinstance(row["value"], (int, float)) and row["measured"] != "not measured", row
+        else:
+            assert row["measured"] == "not measured" and row["met"] is None, row
     report = (tmp_path / "results.md").read_text()
     assert "### Targets (issue 16)" in report and all(row["figure"] in report for row in rows)
     for target in (
