@@ -67,6 +67,22 @@ def test_parquet_with_native_timestamps_and_integer_ids(tmp_path: Path) -> None:
     assert list(events.ts) == [pd.Timestamp("2026-03-01 09:00"), pd.Timestamp("2026-03-02 23:59")]
 
 
+def test_only_surrounding_spaces_are_trimmed_and_a_blank_value_is_missing(tmp_path: Path) -> None:
+    ids = [" u1 ", "u2", "\tu3", "u4\t", "\t", "", "   ", "\u00e9 ", "!u5", " \t "]
+    table = pa.table(
+        {
+            "user_id": ids,
+            "event": ["purchase"] * len(ids),
+            "timestamp": pa.array([datetime(2026, 3, 1, 9, minute) for minute in range(len(ids))], pa.timestamp("us")),
+        }
+    )
+    pq.write_table(table, tmp_path / "a.parquet")
+    report, events = _read(tmp_path / "a.parquet")
+    # tabs and other characters are part of the id; an empty or all-space id is a missing one
+    assert list(events.user_id) == ["u1", "u2", "\tu3", "u4\t", "\t", "\u00e9", "!u5", "\t"]
+    assert report.rejected_by_reason == {"missing_user_id": 2}
+
+
 def test_parquet_timestamp_with_time_zone_is_converted_to_utc(tmp_path: Path) -> None:
     stamps = pd.to_datetime(["2026-03-01 01:30"]).tz_localize("Europe/Paris")
     pd.DataFrame({"user_id": ["a"], "event": ["x"], "timestamp": stamps}).to_parquet(tmp_path / "a.parquet")
