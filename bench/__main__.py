@@ -192,6 +192,7 @@ def _subprocess_json(module_args: list[str]) -> dict[str, Any]:
 
 def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
     """Page render times in AppTest, then in Chromium against one server, which the readers share afterwards."""
+    from bench.page_floor import measure_floor
     from bench.page_timing import chromium_path, measure, measure_server, measure_switch, serve
     from bench.readers import measure_readers
 
@@ -213,6 +214,8 @@ def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
             }
         _say(f"{plan.readers} readers at once")
         pages["readers"] = measure_readers(server, plan.readers, warm=False)  # the page timing filled the caches
+    _say("the floor: Streamlit pages holding nothing of mlwatch, headless Chromium")
+    pages["floor"] = measure_floor(plan.page_repeat)
     return pages
 
 

@@ -199,9 +199,9 @@ def _serve_through_navigation() -> None:
 
 
 @contextlib.contextmanager
-def serve(state: Path, runs: Path) -> Iterator[Server]:
-    """Start the dashboard on a free 127.0.0.1 port against ``state``, its script runs timed into ``runs``;
-    stopped on leaving."""
+def serve(state: Path, runs: Path, script: str = "app.py") -> Iterator[Server]:
+    """Start the dashboard (or another Streamlit ``script``) on a free 127.0.0.1 port against ``state``,
+    its script runs timed into ``runs``; stopped on leaving."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -212,7 +212,7 @@ def serve(state: Path, runs: Path) -> Iterator[Server]:
             sys.executable,
             "-m",
             "bench.timed_server",
-            "app.py",
+            script,
             "--server.port",
             str(port),
             "--server.address",

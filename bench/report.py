@@ -133,6 +133,12 @@ def markdown(results: dict[str, Any], targets: list[Target]) -> str:
             f"| {page} | {server['first']:.2f} s | {server['cached']:.2f} s "
             f"| {_timing(p.get('browser', {}).get(page))} | {_timing(p.get('switch', {}).get(page))} |"
         )
+    if "floor" in p:
+        floor = ", ".join(f"{kind} {timed['median']:.2f} s" for kind, timed in p["floor"].items())
+        lines += [
+            "",
+            f"The floor (`bench.page_floor`, a Streamlit page holding nothing of mlwatch, fresh session, median): {floor}.",
+        ]
     if "skipped" in p:
         lines.append(f"Browser timing skipped: {p['skipped']}.")
     if "readers" in p:

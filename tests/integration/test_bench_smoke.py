@@ -102,6 +102,9 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
     if browser:  # the smoke plan times one page of each kind in Chromium (the full plan: every page)
         assert set(pages["browser"]) == {"overview", "drift"} and set(pages["switch"]) == {"data"}
         assert all(page["median"] > 0 for kind in ("browser", "switch") for page in pages[kind].values())
+        # the floor: Streamlit pages holding nothing of mlwatch, of each kind a dashboard page is, timed alike
+        assert set(pages["floor"]) == {"text", "plotly", "vega"}
+        assert all(timed["median"] > 0 and timed["n"] == 1 for timed in pages["floor"].values())
         readers = pages["readers"]
         assert readers["errors"] == []
         assert readers["page_runs"] >= readers["sessions"] * 3 and readers["seconds"]["median"] > 0
@@ -122,6 +125,10 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
             assert isinstance(row["value"], (int, float)) and row["measured"] != "not measured", row
         else:
             assert row["measured"] == "not measured" and row["met"] is None, row
+    if browser:  # each timed page beside the floor of its kind
+        assert next(r for r in rows if r["figure"].startswith("Drift page"))["measured"].endswith(
+            f"(a vega page: {pages['floor']['vega']['median']:.2f} s)"
+        )
     report = (tmp_path / "results.md").read_text()
     assert "### Targets (issue 16)" in report and all(row["figure"] in report for row in rows)
     for target in (
