@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -193,7 +192,7 @@ def _subprocess_json(module_args: list[str]) -> dict[str, Any]:
 def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
     """Page render times in AppTest, then in Chromium against one server, which the readers share afterwards."""
     from bench.page_floor import measure_floor
-    from bench.page_timing import chromium_path, measure, measure_server, measure_switch, serve
+    from bench.page_timing import chromium_path, measure, measure_server, measure_switch, serve, summarise
     from bench.readers import measure_readers
 
     _say("page render times, server (AppTest)")
@@ -208,10 +207,7 @@ def _pages(state: Path, plan: Plan, runs: Path) -> dict[str, Any]:
             ("browser", measure, plan.browser_pages),
             ("switch", measure_switch, plan.switch_pages),
         ):
-            pages[kind] = {
-                page: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-                for page, v in timing(server.url, plan.page_repeat, plan.warm_pages, names).items()
-            }
+            pages[kind] = summarise(timing(server.url, plan.page_repeat, plan.warm_pages, names))
         _say(f"{plan.readers} readers at once")
         pages["readers"] = measure_readers(server, plan.readers, warm=False)  # the page timing filled the caches
     _say("the floor: Streamlit pages holding nothing of mlwatch, headless Chromium")

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from bench.page_timing import CHROMIUM_ARGS, chromium_path, serve
+from bench.page_timing import chromium_path, fresh_sessions, serve, summarise
 
 # what the page draws -> the element whose appearance counts as rendered (as in bench.page_timing.PAGES)
 KINDS = {
@@ -47,32 +44,15 @@ else:
 """
 
 
-def measure_floor(repeat: int) -> dict[str, dict[str, Any]]:
+def measure_floor(repeat: int) -> dict[str, dict[str, float]]:
     """Per kind of page, the median and worst of ``repeat`` fresh sessions (after one dropped round that
     starts the server's script and the browser's disk cache, as ``bench.page_timing`` does with ``warm``)."""
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory(prefix="mlwatch-floor-") as folder:
         app = Path(folder) / "floor.py"
         app.write_text(_APP, encoding="utf-8")
-        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        with serve(Path(folder), Path(folder) / "runs.jsonl", script=str(app)) as server, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            for round_ in range(repeat + 1):
-                for kind, selector in KINDS.items():
-                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    page = context.new_page()
-                    start = time.perf_counter()
-                    page.goto(f"{server.url}/?kind={kind}")
-                    page.locator(selector).first.wait_for(timeout=60_000)
-                    if round_:
-                        times[kind].append(time.perf_counter() - start)
-                    context.close()
-            browser.close()
-    return {
-        kind: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
-        for kind, v in times.items()
-    }
+        with serve(Path(folder), Path(folder) / "runs.jsonl", script=str(app)) as server:
+            targets = {kind: (f"?kind={kind}", selector) for kind, selector in KINDS.items()}
+            return summarise(fresh_sessions(server.url, targets, repeat))
 
 
 def main(argv: list[str] | None = None) -> int:

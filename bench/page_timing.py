@@ -79,24 +79,43 @@ def measure(url: str, repeat: int, warm: bool = True, pages: tuple[str, ...] = t
 
     ``warm``: a first round fills the server's caches and is dropped (``--smoke`` skips it).
     """
+    targets = {name: ("" if name == "overview" else name, PAGES[name]) for name in pages}
+    return fresh_sessions(url, targets, repeat, warm)
+
+
+def fresh_sessions(
+    url: str, targets: dict[str, tuple[str, str]], repeat: int, warm: bool = True
+) -> dict[str, list[float]]:
+    """Per name of ``targets`` (name -> path under ``url``, selector of its key element), the seconds from
+    navigating to the path in a new Chromium context until the element appears, ``repeat`` times.
+
+    ``warm``: a first round is dropped.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        times: dict[str, list[float]] = {page: [] for page in pages}
+        times: dict[str, list[float]] = {name: [] for name in targets}
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for round_ in range(0 if warm else 1, repeat + 1):
-            for page_name in pages:
-                selector = PAGES[page_name]
+            for name, (path, selector) in targets.items():
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 start = time.perf_counter()
-                page.goto(f"{url}/{'' if page_name == 'overview' else page_name}")
+                page.goto(f"{url}/{path}")
                 page.locator(selector).first.wait_for(timeout=60_000)
                 if round_:
-                    times[page_name].append(time.perf_counter() - start)
+                    times[name].append(time.perf_counter() - start)
                 context.close()
         browser.close()
         return times
+
+
+def summarise(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Median, worst and count of each name's times."""
+    return {
+        name: {"median": round(statistics.median(v), 2), "worst": round(max(v), 2), "n": len(v)}
+        for name, v in times.items()
+    }
 
 
 SWITCH_PAGES = ("drift", "data", "model")
