@@ -95,7 +95,11 @@ def target_rows(results: dict[str, Any], target_users: tuple[int, int]) -> list[
     browser, floor = results.get("pages", {}).get("browser", {}), results.get("pages", {}).get("floor", {})
     for page in results.get("pages", {}).get("server", {}):
         median, least = browser.get(page, {}).get("median"), floor.get(PAGE_KINDS[page], {}).get("median")
-        said = median is not None and least is not None and f"{median:.2f} s (a {PAGE_KINDS[page]} page: {least:.2f} s)"
+        said = (
+            median is not None
+            and least is not None
+            and f"{median:.2f} s (floor, a bare {PAGE_KINDS[page]} page: {least:.2f} s)"
+        )
         rows.append(_seconds(f"{page.title()} page, fresh session (median)", median, 1.5, said or None))
     readers = results.get("pages", {}).get("readers")
     if readers is None:

@@ -127,7 +127,7 @@ def test_smoke_benchmark_measures_every_figure_and_writes_the_report(tmp_path: P
             assert row["measured"] == "not measured" and row["met"] is None, row
     if browser:  # each timed page beside the floor of its kind
         assert next(r for r in rows if r["figure"].startswith("Drift page"))["measured"].endswith(
-            f"(a vega page: {pages['floor']['vega']['median']:.2f} s)"
+            f"(floor, a bare vega page: {pages['floor']['vega']['median']:.2f} s)"
         )
     report = (tmp_path / "results.md").read_text()
     assert "### Targets (issue 16)" in report and all(row["figure"] in report for row in rows)
