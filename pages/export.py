@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -74,14 +75,7 @@ def _download(state: str, run: RunSummary, signoff: so.Signoff | None) -> None:
 
 def _selected(state: str, run_id: str, choice: dict) -> pd.DataFrame | None:
     """The selected list (for the button's counts), after the role and gate checks."""
-    selection = {key: value for key, value in choice.items() if key != "bom"}
-    try:
-        return select_export(
-            state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **selection
-        )
-    except MlwatchError as exc:
-        st.error(str(exc))
-        return None
+    return _checked(select_export, state, run_id, {key: value for key, value in choice.items() if key != "bom"})
 
 
 def _file_when_clicked(state: str, run_id: str, choice: dict, name: str) -> Callable[[], bytes]:
@@ -99,8 +93,14 @@ def _file_when_clicked(state: str, run_id: str, choice: dict, name: str) -> Call
 
 def _build(state: str, run_id: str, choice: dict) -> tuple[pd.DataFrame, bytes] | None:
     """The selected list and its CSV, from the cached ranking, after the role and gate checks."""
+    return _checked(build_export, state, run_id, choice)
+
+
+def _checked(make: Callable[..., Any], state: str, run_id: str, choice: dict) -> Any:
+    """``make`` (``select_export`` or ``build_export``) for the acting user on the cached ranking; a refusal
+    (role, gate) is shown on the page and gives None."""
     try:
-        return build_export(state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **choice)
+        return make(state, run_id, _shared.acting_user(), prospects=_shared.prospects(state, run_id), **choice)
     except MlwatchError as exc:
         st.error(str(exc))
         return None

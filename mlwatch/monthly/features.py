@@ -99,6 +99,8 @@ def summarise_features(
             model sees: every user where none of its events arrived in the month (``silent_features``),
             else the users active only on its gap days (``unknown_users``).
     """
+    if not names:
+        return {}
     con.register("feature_frame", frame)
     try:  # every column in one scan; each column's quantiles from one sort
         row = con.execute(f"SELECT {', '.join(_stats_sql(name) for name in names)} FROM feature_frame").fetchall()[0]
